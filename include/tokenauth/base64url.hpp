@@ -31,17 +31,22 @@ inline constexpr std::array<std::uint8_t, 256> decode_table = make_decode_table(
 
 }  // namespace detail
 
-constexpr std::size_t encoded_size(std::size_t n) noexcept { return (n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0); }
+constexpr std::size_t encoded_size(std::size_t n) noexcept {
+  return (n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
 
 // Upper bound of decoded size; exact for every length that decodes.
-constexpr std::size_t decoded_size(std::size_t n) noexcept { return (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0); }
+constexpr std::size_t decoded_size(std::size_t n) noexcept {
+  return (n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
 
 // Writes encoded_size(in.size()) characters to out.
 inline void encode_into(const unsigned char* in, std::size_t n, char* out) noexcept {
   using detail::alphabet;
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
-    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
     *out++ = alphabet[(v >> 18) & 63];
     *out++ = alphabet[(v >> 12) & 63];
     *out++ = alphabet[(v >> 6) & 63];

@@ -12,28 +12,28 @@ namespace tokenauth {
 
 enum class errc {
   // --- JWT verification (messages shared with jsonwebtoken) ---
-  token_missing = 1,   // "jwt must be provided": empty token
-  malformed,           // "jwt malformed": not three segments, or bad base64url
-  invalid_token,       // "invalid token": header/payload not a UTF-8 JSON object, bad claim JSON
-  invalid_algorithm,   // "invalid algorithm": alg not accepted, or not the selected key's alg
-  invalid_signature,   // "invalid signature"
-  expired,             // "jwt expired": now >= exp + leeway
-  not_active,          // "jwt not active": now < nbf - leeway
-  audience_invalid,    // "jwt audience invalid"
-  issuer_invalid,      // "jwt issuer invalid"
-  subject_invalid,     // "jwt subject invalid"
-  invalid_exp,         // "invalid exp value": exp present but not a number
-  invalid_nbf,         // "invalid nbf value"
-  invalid_iat,         // "invalid iat value"
+  token_missing = 1,  // "jwt must be provided": empty token
+  malformed,          // "jwt malformed": not three segments, or bad base64url
+  invalid_token,      // "invalid token": header/payload not a UTF-8 JSON object, bad claim JSON
+  invalid_algorithm,  // "invalid algorithm": alg not accepted, or not the selected key's alg
+  invalid_signature,  // "invalid signature"
+  expired,            // "jwt expired": now >= exp + leeway
+  not_active,         // "jwt not active": now < nbf - leeway
+  audience_invalid,   // "jwt audience invalid"
+  issuer_invalid,     // "jwt issuer invalid"
+  subject_invalid,    // "jwt subject invalid"
+  invalid_exp,        // "invalid exp value": exp present but not a number
+  invalid_nbf,        // "invalid nbf value"
+  invalid_iat,        // "invalid iat value"
   // --- JWT verification (tokenauth-specific) ---
-  token_too_large,     // token longer than verify_options::max_token_size
-  invalid_utf8,        // header or payload is not valid UTF-8
-  unsupported_crit,    // header lists a critical extension this verifier does not understand
-  unknown_kid,         // kid names no configured key (or no kid and no default key)
-  exp_required,        // exp missing while verify_options::require_exp is on
-  duplicate_claim,     // a member name appears twice in the header or the payload
+  token_too_large,   // token longer than verify_options::max_token_size
+  invalid_utf8,      // header or payload is not valid UTF-8
+  unsupported_crit,  // header lists a critical extension this verifier does not understand
+  unknown_kid,       // kid names no configured key (or no kid and no default key)
+  exp_required,      // exp missing while verify_options::require_exp is on
+  duplicate_claim,   // a member name appears twice in the header or the payload
   // --- keys ---
-  key_too_short,       // HMAC key shorter than the hash output (RFC 7518 §3.2)
+  key_too_short,  // HMAC key shorter than the hash output (RFC 7518 §3.2)
   // --- refresh tokens ---
   refresh_token_unknown,   // not a token this service issued, or already swept
   refresh_token_expired,   // idle (sliding) or absolute family lifetime exceeded
@@ -52,31 +52,56 @@ class error_category final : public std::error_category {
 
   static const char* describe(errc e) noexcept {
     switch (e) {
-      case errc::token_missing: return "jwt must be provided";
-      case errc::malformed: return "jwt malformed";
-      case errc::invalid_token: return "invalid token";
-      case errc::invalid_algorithm: return "invalid algorithm";
-      case errc::invalid_signature: return "invalid signature";
-      case errc::expired: return "jwt expired";
-      case errc::not_active: return "jwt not active";
-      case errc::audience_invalid: return "jwt audience invalid";
-      case errc::issuer_invalid: return "jwt issuer invalid";
-      case errc::subject_invalid: return "jwt subject invalid";
-      case errc::invalid_exp: return "invalid exp value";
-      case errc::invalid_nbf: return "invalid nbf value";
-      case errc::invalid_iat: return "invalid iat value";
-      case errc::token_too_large: return "jwt too large";
-      case errc::invalid_utf8: return "jwt contains invalid UTF-8";
-      case errc::unsupported_crit: return "jwt has an unsupported critical header";
-      case errc::unknown_kid: return "jwt key id unknown";
-      case errc::exp_required: return "jwt exp required";
-      case errc::duplicate_claim: return "jwt has a duplicate member name";
-      case errc::key_too_short: return "key too short for the algorithm";
-      case errc::refresh_token_unknown: return "refresh token unknown";
-      case errc::refresh_token_expired: return "refresh token expired";
-      case errc::refresh_family_revoked: return "refresh session revoked";
-      case errc::refresh_reuse_detected: return "refresh token reuse detected";
-      case errc::store_unavailable: return "refresh store unavailable";
+      case errc::token_missing:
+        return "jwt must be provided";
+      case errc::malformed:
+        return "jwt malformed";
+      case errc::invalid_token:
+        return "invalid token";
+      case errc::invalid_algorithm:
+        return "invalid algorithm";
+      case errc::invalid_signature:
+        return "invalid signature";
+      case errc::expired:
+        return "jwt expired";
+      case errc::not_active:
+        return "jwt not active";
+      case errc::audience_invalid:
+        return "jwt audience invalid";
+      case errc::issuer_invalid:
+        return "jwt issuer invalid";
+      case errc::subject_invalid:
+        return "jwt subject invalid";
+      case errc::invalid_exp:
+        return "invalid exp value";
+      case errc::invalid_nbf:
+        return "invalid nbf value";
+      case errc::invalid_iat:
+        return "invalid iat value";
+      case errc::token_too_large:
+        return "jwt too large";
+      case errc::invalid_utf8:
+        return "jwt contains invalid UTF-8";
+      case errc::unsupported_crit:
+        return "jwt has an unsupported critical header";
+      case errc::unknown_kid:
+        return "jwt key id unknown";
+      case errc::exp_required:
+        return "jwt exp required";
+      case errc::duplicate_claim:
+        return "jwt has a duplicate member name";
+      case errc::key_too_short:
+        return "key too short for the algorithm";
+      case errc::refresh_token_unknown:
+        return "refresh token unknown";
+      case errc::refresh_token_expired:
+        return "refresh token expired";
+      case errc::refresh_family_revoked:
+        return "refresh session revoked";
+      case errc::refresh_reuse_detected:
+        return "refresh token reuse detected";
+      case errc::store_unavailable:
+        return "refresh store unavailable";
     }
     return "unknown tokenauth error";
   }
@@ -94,7 +119,9 @@ inline std::error_code make_error_code(errc e) noexcept {
 }
 
 // Small predicates in the Abseil style, for callers that branch on a reason.
-inline bool is_expired(std::error_code ec) noexcept { return ec == make_error_code(errc::expired); }
+inline bool is_expired(std::error_code ec) noexcept {
+  return ec == make_error_code(errc::expired);
+}
 inline bool is_store_unavailable(std::error_code ec) noexcept {
   return ec == make_error_code(errc::store_unavailable);
 }

@@ -1,0 +1,513 @@
+// HS256/HS384/HS512 JSON Web Tokens (RFC 7519, compact JWS per RFC 7515, RFC 8725 practices).
+// signer and verifier are immutable after construction and safe to share across threads.
+// verify() reports every failure as an error code (never throws for a bad token), checks in the
+// order of DESIGN §2, never parses the payload before the signature holds, and builds no JSON
+// DOM: registered claims come from a small strict scanner, the rest on demand. One heap
+// allocation per verify (the claims' copy of the payload).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tokenauth/base64url.hpp"
+#include "tokenauth/clock.hpp"
+#include "tokenauth/detail/json_scan.hpp"
+#include "tokenauth/error.hpp"
+#include "tokenauth/hmac.hpp"
+#include "tokenauth/result.hpp"
+
+namespace tokenauth {
+
+namespace detail {
+
+// Appends `s` as a JSON string literal. Throws std::invalid_argument on invalid UTF-8, which
+// would otherwise produce a token no verifier accepts.
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Validate the sequence by scanning it as a one-character JSON string body.
+      std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      n = std::min(n, s.size() - i);
+      std::string quoted = "{\"\":\"" + std::string(s.substr(i, n)) + "\"}";
+      if (json_scanner(quoted).scan_object([](const json_value&, const json_value&) {}) != errc{})
+        throw std::invalid_argument("tokenauth: claim is not valid UTF-8");
+      out.append(s.data() + i, n);
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+// Where a string claim sits inside the claims' own payload copy.
+struct text_span {
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+  bool escaped = false;
+  bool present = false;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+
+// Claims in the order given, written straight to JSON text (no DOM).
+class claim_set {
+ public:
+  claim_set& set(std::string_view name, std::string_view value) {
+    begin_member(name);
+    detail::append_json_string(text_, value);
+    return *this;
+  }
+  claim_set& set(std::string_view name, const char* value) {
+    return set(name, std::string_view(value));
+  }
+  claim_set& set(std::string_view name, std::int64_t value) {
+    begin_member(name);
+    text_ += std::to_string(value);
+    return *this;
+  }
+  claim_set& set(std::string_view name, int value) { return set(name, std::int64_t{value}); }
+  claim_set& set(std::string_view name, const nlohmann::json& value) {
+    begin_member(name);
+    text_ += value.dump();
+    return *this;
+  }
+
+  // Members written so far, without braces ("" when empty).
+  std::string_view members() const noexcept { return text_; }
+
+ private:
+  void begin_member(std::string_view name) {
+    if (name == "iat" || name == "exp")
+      throw std::invalid_argument("tokenauth: iat and exp are set by the signer");
+    if (!text_.empty()) text_ += ',';
+    detail::append_json_string(text_, name);
+    text_ += ':';
+  }
+
+  std::string text_;
+};
+
+struct signer_options {
+  unix_seconds ttl = 900;  // exp = iat + ttl
+  clock_fn clock = system_clock_now;
+  std::string kid;  // written to the header when not empty
+};
+
+class signer {
+ public:
+  explicit signer(hmac_key key, signer_options options = {})
+      : key_(std::move(key)), options_(std::move(options)) {
+    std::string header = R"({"alg":")" + std::string(to_string(key_.alg())) + R"(","typ":"JWT")";
+    if (!options_.kid.empty()) {
+      header += R"(,"kid":)";
+      detail::append_json_string(header, options_.kid);
+    }
+    header += '}';
+    encoded_header_ = base64url::encode(header);
+  }
+
+  // Compact token for `claims` plus iat = now and exp = now + ttl.
+  std::string sign(const claim_set& claims) const {
+    const unix_seconds now = options_.clock();
+    std::string payload;
+    payload.reserve(claims.members().size() + 48);
+    payload += '{';
+    payload += claims.members();
+    if (!claims.members().empty()) payload += ',';
+    payload += R"("iat":)";
+    payload += std::to_string(now);
+    payload += R"(,"exp":)";
+    payload += std::to_string(now + options_.ttl);
+    payload += '}';
+    return sign_payload(payload);
+  }
+
+  // `claims` must be an object; its own iat/exp, if any, are replaced.
+  std::string sign(const nlohmann::json& claims) const {
+    if (!claims.is_object()) throw std::invalid_argument("tokenauth: claims must be a JSON object");
+    nlohmann::json copy = claims;
+    const unix_seconds now = options_.clock();
+    copy["iat"] = now;
+    copy["exp"] = now + options_.ttl;
+    return sign_payload(copy.dump());
+  }
+
+  // Signs an exact payload text (already a JSON object); no claims are added. For tests and
+  // for callers that manage iat/exp themselves.
+  std::string sign_payload(std::string_view payload) const {
+    const std::size_t mac_len = key_.size();
+    std::string token;
+    token.reserve(encoded_header_.size() + 2 + base64url::encoded_size(payload.size()) +
+                  base64url::encoded_size(mac_len));
+    token += encoded_header_;
+    token += '.';
+    base64url::encode_append(payload, token);
+    unsigned char mac[max_mac_size];
+    key_.compute(token, mac);
+    token += '.';
+    base64url::encode_append(std::string_view(reinterpret_cast<const char*>(mac), mac_len), token);
+    return token;
+  }
+
+ private:
+  hmac_key key_;
+  signer_options options_;
+  std::string encoded_header_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+// The verified payload. Registered claims are read at verify time; any other claim is found on
+// demand by rescanning the payload (cheap: no DOM), or json() builds the full DOM.
+class claims {
+ public:
+  std::string_view json_text() const noexcept { return payload_; }
+  nlohmann::json json() const { return nlohmann::json::parse(payload_); }
+
+  // A top-level claim that is a JSON string, unescaped; nullopt when absent or not a string.
+  std::optional<std::string> string(std::string_view name) const {
+    std::optional<std::string> found;
+    detail::json_scanner(payload_).scan_object(
+        [&](const detail::json_value& key, const detail::json_value& value) {
+          if (!found && value.type == detail::json_type::string &&
+              detail::json_string_equals(key, name))
+            found = value.escaped ? detail::json_unescape(value.raw) : std::string(value.raw);
+        });
+    return found;
+  }
+  bool contains(std::string_view name) const {
+    bool found = false;
+    detail::json_scanner(payload_).scan_object(
+        [&](const detail::json_value& key, const detail::json_value&) {
+          found = found || detail::json_string_equals(key, name);
+        });
+    return found;
+  }
+
+  std::optional<std::string> iss() const { return text(iss_); }
+  std::optional<std::string> sub() const { return text(sub_); }
+  std::optional<std::string> jti() const { return text(jti_); }
+  std::optional<std::int64_t> exp() const { return whole_seconds(exp_); }
+  std::optional<std::int64_t> nbf() const { return whole_seconds(nbf_); }
+  std::optional<std::int64_t> iat() const { return whole_seconds(iat_); }
+  std::vector<std::string> aud() const {
+    std::vector<std::string> out;
+    if (!aud_.present) return out;
+    const std::string_view raw(payload_.data() + aud_.offset, aud_.size);
+    if (raw.front() != '[') return {detail::json_unescape(raw.substr(1, raw.size() - 2))};
+    for (auto& v : nlohmann::json::parse(raw)) out.push_back(v.get<std::string>());
+    return out;
+  }
+  // The header's kid; empty when the token had none.
+  const std::string& kid() const noexcept { return kid_; }
+
+ private:
+  friend class verifier;
+
+  std::optional<std::string> text(const detail::text_span& s) const {
+    if (!s.present) return std::nullopt;
+    const std::string_view raw(payload_.data() + s.offset, s.size);
+    return s.escaped ? detail::json_unescape(raw) : std::string(raw);
+  }
+  static std::optional<std::int64_t> whole_seconds(std::optional<double> v) {
+    if (!v) return std::nullopt;
+    return static_cast<std::int64_t>(std::floor(*v));
+  }
+
+  std::string payload_;
+  std::string kid_;
+  std::optional<double> exp_, nbf_, iat_;
+  detail::text_span iss_, sub_, jti_, aud_;  // aud_ spans the raw value: "x" or [..]
+};
+
+using verify_result = result<claims>;
+
+struct verify_options {
+  unix_seconds leeway = 0;  // seconds of clock skew allowed for exp and nbf
+  bool require_exp = true;
+  std::optional<std::string> issuer;
+  std::vector<std::string> audience;  // when not empty, the token's aud must contain one of these
+  std::optional<std::string> subject;
+  std::vector<algorithm> algorithms{algorithm::hs256};
+  std::size_t max_token_size = 8192;
+  clock_fn clock = system_clock_now;
+};
+
+// Keys by kid, for rotating secrets: sign with the new kid while tokens of the old one still
+// verify. kid is only ever looked up here (RFC 8725 §3.10), never used as a path or query.
+class key_set {
+ public:
+  key_set& add(std::string kid, hmac_key key) {
+    keys_.insert_or_assign(std::move(kid), std::move(key));
+    return *this;
+  }
+  // The key for tokens without a kid.
+  key_set& add_default(hmac_key key) {
+    default_ = std::move(key);
+    return *this;
+  }
+
+  const hmac_key* find(std::string_view kid) const {
+    const auto it = keys_.find(kid);
+    return it == keys_.end() ? nullptr : &it->second;
+  }
+  const hmac_key* default_key() const noexcept { return default_ ? &*default_ : nullptr; }
+  bool empty() const noexcept { return keys_.empty() && !default_; }
+
+ private:
+  std::map<std::string, hmac_key, std::less<>> keys_;
+  std::optional<hmac_key> default_;
+};
+
+class verifier {
+ public:
+  // One key: a kid in the token is ignored, the signature decides.
+  explicit verifier(hmac_key key, verify_options options = {})
+      : single_(std::move(key)), options_(std::move(options)) {}
+  explicit verifier(key_set keys, verify_options options = {})
+      : keys_(std::move(keys)), options_(std::move(options)) {
+    if (keys_.empty()) throw std::invalid_argument("tokenauth: verifier needs at least one key");
+  }
+
+  verify_result verify(std::string_view token) const { return verify_impl(token, true); }
+
+  // Every check except expiry: for reissuance, where an expired access token must still prove
+  // who it was issued to.
+  verify_result verify_allow_expired(std::string_view token) const {
+    return verify_impl(token, false);
+  }
+
+  claims verify_or_throw(std::string_view token) const { return verify(token).value(); }
+
+ private:
+  verify_result verify_impl(std::string_view token, bool check_exp) const {
+    // 1. Size and shape.
+    if (token.empty()) return errc::token_missing;
+    if (token.size() > options_.max_token_size) return errc::token_too_large;
+    const std::size_t dot1 = token.find('.');
+    const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+      return errc::malformed;
+    const std::string_view header_b64 = token.substr(0, dot1);
+    const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+    const std::string_view signature_b64 = token.substr(dot2 + 1);
+
+    // 2. Strict base64url of all three segments.
+    claims out;
+    std::string header_heap;
+    char header_stack[512];
+    char* header = header_stack;
+    if (base64url::decoded_size(header_b64.size()) > sizeof header_stack) {
+      header_heap.resize(base64url::decoded_size(header_b64.size()));
+      header = header_heap.data();
+    }
+    const auto header_len =
+        base64url::decode_into(header_b64, reinterpret_cast<unsigned char*>(header));
+    if (!header_len) return errc::malformed;
+    out.payload_.resize(base64url::decoded_size(payload_b64.size()));
+    const auto payload_len =
+        base64url::decode_into(payload_b64, reinterpret_cast<unsigned char*>(out.payload_.data()));
+    if (!payload_len) return errc::malformed;
+    out.payload_.resize(*payload_len);
+    unsigned char signature[max_mac_size];
+    std::optional<std::size_t> signature_len;
+    if (base64url::decoded_size(signature_b64.size()) <= sizeof signature) {
+      signature_len = base64url::decode_into(signature_b64, signature);
+    } else if (base64url::decode(signature_b64)) {
+      signature_len = sizeof signature + 1;  // valid base64url, but longer than any MAC
+    }
+    if (!signature_len) return errc::malformed;
+
+    // 3. Header: alg from the accepted list, no unknown crit, kid selects a configured key.
+    std::optional<algorithm> alg;
+    bool has_alg = false, has_crit = false, bad_member = false;
+    detail::json_value kid;
+    const errc header_error =
+        detail::json_scanner(std::string_view(header, *header_len))
+            .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
+              if (detail::json_string_equals(key, "alg")) {
+                has_alg = true;
+                if (value.type == detail::json_type::string) alg = accepted_algorithm(value);
+              } else if (detail::json_string_equals(key, "crit")) {
+                has_crit = true;
+              } else if (detail::json_string_equals(key, "kid")) {
+                if (value.type == detail::json_type::string)
+                  kid = value;
+                else
+                  bad_member = true;
+              }
+            });
+    if (header_error != errc{})
+      return header_error == errc::invalid_utf8      ? errc::invalid_utf8
+             : header_error == errc::duplicate_claim ? errc::duplicate_claim
+                                                     : errc::invalid_token;
+    if (bad_member) return errc::invalid_token;
+    if (!has_alg || !alg) return errc::invalid_algorithm;
+    if (has_crit) return errc::unsupported_crit;  // this verifier understands no extensions
+    const hmac_key* key = select_key(kid, out.kid_);
+    if (!key) return errc::unknown_kid;
+    if (key->alg() != *alg) return errc::invalid_algorithm;  // V2: the key fixes the algorithm
+
+    // 4. Signature over the exact received bytes, compared in constant time.
+    if (!key->verify(token.substr(0, dot2), signature, *signature_len))
+      return errc::invalid_signature;
+
+    // 5. Only now the payload.
+    if (const errc e = read_claims(out); e != errc{}) return e;
+    if (const errc e = check_claims(out, check_exp); e != errc{}) return e;
+    return out;
+  }
+
+  std::optional<algorithm> accepted_algorithm(const detail::json_value& value) const {
+    for (const algorithm a : options_.algorithms)
+      if (detail::json_string_equals(value, to_string(a))) return a;
+    return std::nullopt;
+  }
+
+  const hmac_key* select_key(const detail::json_value& kid, std::string& kid_out) const {
+    if (kid.type == detail::json_type::string)
+      kid_out = kid.escaped ? detail::json_unescape(kid.raw) : std::string(kid.raw);
+    if (single_) return &*single_;
+    if (kid.type != detail::json_type::string) return keys_.default_key();
+    return keys_.find(kid_out);
+  }
+
+  static errc read_claims(claims& c) {
+    errc type_error{};
+    const char* const base = c.payload_.data();
+    auto span_of = [&](const detail::json_value& v) {
+      detail::text_span s;
+      s.offset = static_cast<std::uint32_t>(v.raw.data() - base);
+      s.size = static_cast<std::uint32_t>(v.raw.size());
+      s.escaped = v.escaped;
+      s.present = true;
+      return s;
+    };
+    auto number = [&](const detail::json_value& v, std::optional<double>& out, errc on_error) {
+      double d = 0;
+      if (v.type == detail::json_type::number && detail::json_number_to_double(v.raw, d))
+        out = d;
+      else if (type_error == errc{})
+        type_error = on_error;
+    };
+    auto string = [&](const detail::json_value& v, detail::text_span& out) {
+      if (v.type == detail::json_type::string)
+        out = span_of(v);
+      else if (type_error == errc{})
+        type_error = errc::invalid_token;
+    };
+    const errc e =
+        detail::json_scanner(c.payload_)
+            .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
+              if (key.escaped) {
+                const std::string name = detail::json_unescape(key.raw);
+                dispatch(name, value, number, string, span_of, c, type_error);
+              } else {
+                dispatch(key.raw, value, number, string, span_of, c, type_error);
+              }
+            });
+    if (e != errc{}) return e;
+    return type_error;
+  }
+
+  template <class Number, class String, class SpanOf>
+  static void dispatch(std::string_view name, const detail::json_value& value, Number& number,
+                       String& string, SpanOf& span_of, claims& c, errc& type_error) {
+    if (name == "exp")
+      number(value, c.exp_, errc::invalid_exp);
+    else if (name == "nbf")
+      number(value, c.nbf_, errc::invalid_nbf);
+    else if (name == "iat")
+      number(value, c.iat_, errc::invalid_iat);
+    else if (name == "iss")
+      string(value, c.iss_);
+    else if (name == "sub")
+      string(value, c.sub_);
+    else if (name == "jti")
+      string(value, c.jti_);
+    else if (name == "aud") {
+      bool ok = value.type == detail::json_type::string;
+      if (value.type == detail::json_type::array) {
+        ok = true;  // every element must be a string; arrays are rare, so a DOM is fine here
+        for (auto& v : nlohmann::json::parse(value.raw)) ok = ok && v.is_string();
+      }
+      if (ok) {
+        c.aud_ = span_of(value);
+        if (value.type ==
+            detail::json_type::string) {  // keep the quotes: aud() tells the forms apart
+          c.aud_.offset -= 1;
+          c.aud_.size += 2;
+        }
+      } else if (type_error == errc{}) {
+        type_error = errc::audience_invalid;
+      }
+    }
+  }
+
+  errc check_claims(const claims& c, bool check_exp) const {
+    const auto now = static_cast<double>(options_.clock());
+    const auto leeway = static_cast<double>(options_.leeway);
+    if (c.nbf_ && now < *c.nbf_ - leeway) return errc::not_active;
+    if (!c.exp_ && options_.require_exp) return errc::exp_required;
+    if (check_exp && c.exp_ && now >= *c.exp_ + leeway) return errc::expired;
+    if (!options_.audience.empty()) {
+      const std::vector<std::string> aud = c.aud();
+      bool match = false;
+      for (const auto& want : options_.audience)
+        for (const auto& have : aud) match = match || want == have;
+      if (!match) return errc::audience_invalid;
+    }
+    if (options_.issuer && c.iss() != options_.issuer) return errc::issuer_invalid;
+    if (options_.subject && c.sub() != options_.subject) return errc::subject_invalid;
+    return errc{};
+  }
+
+  std::optional<hmac_key> single_;
+  key_set keys_;
+  verify_options options_;
+};
+
+}  // namespace tokenauth
