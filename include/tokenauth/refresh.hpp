@@ -1,0 +1,170 @@
+// Rotating refresh tokens with reuse detection (RFC 9700 §4.14; REFERENCES R1–R9) over a
+// refresh_store. A token is "rt1.<family id>.<43 chars: 256 CSPRNG bits>"; stores see only its
+// SHA-256. refresh_service is immutable and thread-safe; each rotation is one atomic store call.
+// Errors are values (result / error_code); garbage input is refresh_token_unknown, never a throw.
+#pragma once
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "tokenauth/base64url.hpp"
+#include "tokenauth/clock.hpp"
+#include "tokenauth/error.hpp"
+#include "tokenauth/result.hpp"
+#include "tokenauth/store.hpp"
+
+namespace tokenauth {
+
+// Fills n bytes with CSPRNG output; returns false on failure.
+using random_fn = std::function<bool(unsigned char* out, std::size_t n)>;
+
+inline bool openssl_random(unsigned char* out, std::size_t n) noexcept {
+  return RAND_bytes(out, static_cast<int>(n)) == 1;
+}
+
+struct refresh_options {
+  unix_seconds token_ttl = 14 * 86400;        // sliding idle lifetime of each token
+  unix_seconds family_lifetime = 90 * 86400;  // absolute lifetime of a session (family)
+  unix_seconds grace = 5;                     // seconds; 0 disables the grace window
+  std::size_t max_families_per_user = 0;  // 0 = unlimited; else the oldest family is revoked first
+  clock_fn clock = system_clock_now;
+  random_fn random = openssl_random;  // injectable for tests; must be a CSPRNG in production
+};
+
+struct issued_token {
+  std::string token;
+  std::string family_id;
+  unix_seconds expires_at;
+};
+
+struct rotation {
+  std::string user_id;
+  std::string family_id;
+  std::optional<std::string>
+      token;                // the successor; nullopt = grace replay (mint an access token only)
+  unix_seconds expires_at;  // of the successor (or of the current token on grace replay)
+};
+
+namespace detail {
+
+inline constexpr std::string_view token_prefix = "rt1.";
+inline constexpr std::size_t secret_bytes = 32;
+inline constexpr std::size_t secret_chars = base64url::encoded_size(secret_bytes);  // 43
+inline constexpr std::size_t token_size = token_prefix.size() + family_id_size + 1 + secret_chars;
+
+// The family id a well-formed token names, or nullopt for anything else.
+inline std::optional<std::string_view> token_family(std::string_view token) noexcept {
+  if (token.size() != token_size || token.substr(0, token_prefix.size()) != token_prefix)
+    return std::nullopt;
+  const std::string_view family = token.substr(token_prefix.size(), family_id_size);
+  const std::size_t dot = token_prefix.size() + family_id_size;
+  if (token[dot] != '.' || !valid_family_id(family)) return std::nullopt;
+  unsigned char secret[secret_bytes + 2];
+  const auto n = base64url::decode_into(token.substr(dot + 1), secret);
+  if (!n || *n != secret_bytes) return std::nullopt;
+  return family;
+}
+
+}  // namespace detail
+
+class refresh_service {  // thread-safe; every decision of one rotation is one atomic store
+                         // operation
+ public:
+  // Throws std::invalid_argument for a null store or non-positive lifetimes / negative grace.
+  explicit refresh_service(std::shared_ptr<refresh_store> store, refresh_options options = {})
+      : store_(std::move(store)), options_(std::move(options)) {
+    if (!store_) throw std::invalid_argument("refresh_service: null store");
+    if (options_.token_ttl <= 0 || options_.family_lifetime <= 0 || options_.grace < 0 ||
+        !options_.clock || !options_.random)
+      throw std::invalid_argument("refresh_service: invalid options");
+  }
+
+  // Starts a new family (one per login/device). Errors: std::errc::invalid_argument for an empty
+  // user id, store_unavailable.
+  result<issued_token> issue(std::string_view user_id) const {
+    if (user_id.empty()) return std::make_error_code(std::errc::invalid_argument);
+    std::string family = detail::user_tag(user_id);
+    unsigned char raw[(family_id_size - family_tag_size) * 3 / 4];
+    if (!options_.random(raw, sizeof raw)) return errc::store_unavailable;
+    family.resize(family_id_size);
+    base64url::encode_into(raw, sizeof raw, family.data() + family_tag_size);
+    auto token = make_token(family);
+    if (!token) return errc::store_unavailable;
+    const unix_seconds now = options_.clock();
+    const unix_seconds family_expires = now + options_.family_lifetime;
+    const unix_seconds expires = std::min(now + options_.token_ttl, family_expires);
+    const new_family f{family,  user_id,        detail::sha256(*token),        now,
+                       expires, family_expires, options_.max_families_per_user};
+    if (auto ec = store_->create_family(f)) return ec;
+    return issued_token{std::move(*token), std::move(family), expires};
+  }
+
+  // errc::refresh_token_unknown / refresh_token_expired / refresh_family_revoked /
+  // refresh_reuse_detected / store_unavailable
+  result<rotation> rotate(std::string_view token) const {
+    const auto family = detail::token_family(token);
+    if (!family) return errc::refresh_token_unknown;
+    auto successor = make_token(*family);
+    if (!successor) return errc::store_unavailable;
+    const rotate_request r{*family,          detail::sha256(token), detail::sha256(*successor),
+                           options_.clock(), options_.token_ttl,    options_.grace};
+    auto out = store_->rotate(r);
+    if (!out) return out.error();
+    rotation rot{std::move(out->user_id), std::string(*family), std::nullopt, out->expires_at};
+    if (out->status == rotate_status::rotated) rot.token = std::move(*successor);
+    return rot;
+  }
+
+  // Logout: revokes the token's family (any token the family ever had). refresh_token_unknown
+  // when the token names no family or is not one of its tokens.
+  std::error_code revoke(std::string_view token) const {
+    const auto family = detail::token_family(token);
+    if (!family) return errc::refresh_token_unknown;
+    const token_digest d = detail::sha256(token);
+    return store_->revoke_family(*family, &d, options_.clock());
+  }
+
+  std::error_code revoke_family(std::string_view family_id) const {
+    if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
+    return store_->revoke_family(family_id, nullptr, options_.clock());
+  }
+
+  // Log out everywhere (e.g. after a password change).
+  std::error_code revoke_user(std::string_view user_id) const {
+    return store_->revoke_user(user_id, options_.clock());
+  }
+
+  // Live sessions of the user, oldest first.
+  result<std::vector<session_info>> sessions(std::string_view user_id) const {
+    return store_->sessions(user_id, options_.clock());
+  }
+
+  const refresh_options& options() const noexcept { return options_; }
+
+ private:
+  std::optional<std::string> make_token(std::string_view family) const {
+    unsigned char secret[detail::secret_bytes];
+    if (!options_.random(secret, sizeof secret)) return std::nullopt;
+    std::string t;
+    t.reserve(detail::token_size);
+    t.append(detail::token_prefix).append(family).push_back('.');
+    base64url::encode_append({reinterpret_cast<const char*>(secret), sizeof secret}, t);
+    return t;
+  }
+
+  std::shared_ptr<refresh_store> store_;
+  refresh_options options_;
+};
+
+}  // namespace tokenauth

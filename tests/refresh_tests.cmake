@@ -1,0 +1,10 @@
+# Refresh tokens: the service, and the store contract run against every store (issue 3).
+tokenauth_add_test(refresh_test SOURCES refresh_test.cpp)
+tokenauth_add_test(memory_store_test SOURCES memory_store_test.cpp LABELS tsan)
+if(TARGET tokenauth::sqlite)
+  tokenauth_add_test(sqlite_store_test SOURCES sqlite_store_test.cpp LIBS tokenauth::sqlite LABELS tsan)
+endif()
+if(TARGET tokenauth::redis)
+  tokenauth_add_test(redis_store_test SOURCES redis_store_test.cpp
+    LIBS tokenauth::redis PkgConfig::HIREDIS LABELS tsan)
+endif()
