@@ -1,0 +1,176 @@
+// Interop of tokenauth (through jwt_tool) with Node's jsonwebtoken and jose (issue 2 §5):
+// tokens signed by each verify in the others, with and without kid, and an expired token gives
+// "jwt expired" in tokenauth and in jsonwebtoken. Prints one line per check and a summary.
+// usage: node interop.mjs JWT_TOOL NODE_DIR
+// Exit: 0 all checks passed, 1 a check failed, 77 (ctest SKIP_RETURN_CODE) packages missing and
+// CI is not "true" (under CI a missing package is a failure).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+
+const [toolPath, nodeDir] = process.argv.slice(2);
+
+function unavailable(why) {
+  if (process.env.CI === 'true') {
+    console.log(`FAIL: ${why}; CI=true, so the interop test must run`);
+    process.exit(1);
+  }
+  console.log(`SKIP: ${why}`);
+  process.exit(77);
+}
+
+if (!toolPath) {
+  console.log('usage: node interop.mjs JWT_TOOL NODE_DIR');
+  process.exit(1);
+}
+if (!nodeDir) unavailable('TOKENAUTH_NODE_DIR is not set (configure with -DTOKENAUTH_NODE_DIR=...)');
+let jsonwebtoken;
+let jose;
+let versions;
+try {
+  const require = createRequire(path.join(path.resolve(nodeDir), 'package.json'));
+  jsonwebtoken = require('jsonwebtoken');
+  jose = require('jose');
+  versions = `jsonwebtoken ${require('jsonwebtoken/package.json').version}, ` +
+             `jose ${require('jose/package.json').version}`;
+} catch (e) {
+  unavailable(`jsonwebtoken or jose not installed in ${nodeDir} ` +
+              `(npm install --prefix ${nodeDir} with tests/interop/package.json): ${e.code ?? e}`);
+}
+
+const secret = 'interop-secret-0123456789-abcdefghij';  // 36 bytes: above HS256's 32-byte floor
+const otherSecret = 'another-secret-0123456789-abcdefghij';
+const secretBytes = new TextEncoder().encode(secret);
+const now = Math.floor(Date.now() / 1000);
+const ttl = 900;
+// Escapes and non-ASCII text make the string getters unescape and keep UTF-8 intact.
+const user = { id: '1', nick: 'tester "q" \\ / \t', name: 'Zoë 김 🙂' };
+
+function tool(args, input) {
+  const r = spawnSync(toolPath, args, { input, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status === 2) throw new Error(`jwt_tool ${args[0]} failed: ${r.stderr.trim()}`);
+  return { status: r.status, out: r.stdout.trim() };
+}
+const secretArgs = (s, kid) => (kid ? [s, '--kid', kid] : [s]);
+const toolSign = (claims, kid, signNow = now) =>
+  tool(['sign', ...secretArgs(secret, kid), '--now', String(signNow), '--ttl', String(ttl)],
+       JSON.stringify(claims)).out;
+const toolVerify = (token, kid) => tool(['verify', ...secretArgs(secret, kid)], token);
+
+// Deep equality; object member order does not count (assert on Object.keys for that).
+function assertEqual(actual, expected, what) {
+  if (!isDeepStrictEqual(actual, expected)) {
+    throw new Error(`${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  }
+}
+
+// tokenauth's verify output for a token carrying `claims` (and header kid).
+function expectVerified(token, kid, claims) {
+  const r = toolVerify(token, kid);
+  if (r.status !== 0) throw new Error(`tokenauth rejected it: ${r.out}`);
+  assertEqual(JSON.parse(r.out), { ...claims, kid: kid ?? '' }, 'tokenauth claims');
+}
+
+function expectToolError(token, kid, message) {
+  const r = toolVerify(token, kid);
+  assertEqual(r.status === 1 ? r.out : `accepted: ${r.out}`, `error: ${message}`, 'tokenauth');
+}
+
+function expectJsonwebtokenError(token, key, message) {
+  try {
+    jsonwebtoken.verify(token, key, { algorithms: ['HS256'] });
+  } catch (e) {
+    assertEqual(e.message, message, 'jsonwebtoken error');
+    return;
+  }
+  throw new Error(`jsonwebtoken accepted the token, expected "${message}"`);
+}
+
+// Payload of a tokenauth-signed token as seen by a Node library: exactly these claims, in the
+// order given to the signer, then iat and exp.
+function expectPayload(payload, header, kid, iat) {
+  assertEqual(Object.keys(payload), ['id', 'nick', 'name', 'iat', 'exp'], 'claim names');
+  assertEqual(payload, { ...user, iat, exp: iat + ttl }, 'claims');
+  assertEqual(header.alg, 'HS256', 'alg');
+  assertEqual(header.kid, kid, 'kid');
+}
+
+const jsonwebtokenSign = (claims, key, kid) =>
+  jsonwebtoken.sign(claims, key, { algorithm: 'HS256', ...(kid ? { keyid: kid } : {}) });
+
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+
+for (const kid of [undefined, 'key-2024']) {
+  const tag = kid ? `with kid` : `without kid`;
+  const claims = { ...user, iat: now, exp: now + ttl };
+  const expired = { ...user, iat: now - 1000, exp: now - 100 };
+
+  check(`jsonwebtoken -> tokenauth (${tag})`, () =>
+    expectVerified(jsonwebtokenSign(claims, secret, kid), kid, claims));
+
+  check(`jose -> tokenauth (${tag})`, async () => {
+    const token = await new jose.SignJWT({ ...user })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(kid ? { kid } : {}) })
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttl)
+      .sign(secretBytes);
+    expectVerified(token, kid, claims);
+  });
+
+  check(`tokenauth -> jsonwebtoken (${tag})`, () => {
+    const { header, payload } =
+      jsonwebtoken.verify(toolSign(user, kid), secret, { algorithms: ['HS256'], complete: true });
+    expectPayload(payload, header, kid, now);
+    assertEqual(header.typ, 'JWT', 'typ');
+  });
+
+  check(`tokenauth -> jose (${tag})`, async () => {
+    const { payload, protectedHeader } =
+      await jose.jwtVerify(toolSign(user, kid), secretBytes, { algorithms: ['HS256'] });
+    expectPayload(payload, protectedHeader, kid, now);
+  });
+
+  check(`expired, signed by jsonwebtoken: "jwt expired" in tokenauth and jsonwebtoken (${tag})`,
+        () => {
+          const token = jsonwebtokenSign(expired, secret, kid);
+          expectToolError(token, kid, 'jwt expired');
+          expectJsonwebtokenError(token, secret, 'jwt expired');
+        });
+
+  check(`expired, signed by tokenauth: "jwt expired" in tokenauth and jsonwebtoken, ` +
+        `ERR_JWT_EXPIRED in jose (${tag})`, async () => {
+    const token = toolSign(user, kid, now - 1000);  // exp = now - 100
+    expectToolError(token, kid, 'jwt expired');
+    expectJsonwebtokenError(token, secret, 'jwt expired');
+    try {
+      await jose.jwtVerify(token, secretBytes, { algorithms: ['HS256'] });
+    } catch (e) {
+      assertEqual(e.code, 'ERR_JWT_EXPIRED', 'jose error code');
+      return;
+    }
+    throw new Error('jose accepted an expired token');
+  });
+
+  // Both sides must reject, with the same message, or the checks above prove little.
+  check(`wrong key: "invalid signature" in tokenauth and jsonwebtoken (${tag})`, () => {
+    expectToolError(jsonwebtokenSign(claims, otherSecret, kid), kid, 'invalid signature');
+    expectJsonwebtokenError(toolSign(user, kid), otherSecret, 'invalid signature');
+  });
+}
+
+let failed = 0;
+for (const { name, fn } of checks) {
+  try {
+    await fn();
+    console.log(`ok    ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL  ${name}\n      ${e.message}`);
+  }
+}
+console.log(`\ninterop (${versions}): ${checks.length} checks, ${checks.length - failed} passed, ` +
+            `${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,121 @@
+// Command-line bridge to tokenauth for the interop test (interop.mjs), which checks its tokens
+// against Node's jsonwebtoken and jose.
+//   jwt_tool sign SECRET [--kid KID] [--now SECONDS] [--ttl SECONDS]  claims JSON object on stdin
+//       prints the token; the signer adds iat = now and exp = now + ttl.
+//   jwt_tool verify SECRET [--kid KID]                                 token on stdin
+//       prints {"id","nick","name","iat","exp","kid"} read through the typed getters, or
+//       "error: <message>" and exits 1.
+// With --kid the verifier holds a key set (KID plus a decoy key), so the header's kid must select.
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenauth/hmac.hpp"
+#include "tokenauth/jwt.hpp"
+
+namespace {
+
+struct arguments {
+  std::string command, secret, kid;
+  std::optional<tokenauth::unix_seconds> now;
+  tokenauth::unix_seconds ttl = 900;
+};
+
+int usage() {
+  std::cerr << "usage: jwt_tool sign SECRET [--kid KID] [--now SECONDS] [--ttl SECONDS] < claims\n"
+               "       jwt_tool verify SECRET [--kid KID] < token\n";
+  return 2;
+}
+
+std::optional<arguments> parse(int argc, char** argv) {
+  if (argc < 3) return std::nullopt;
+  arguments a{argv[1], argv[2], {}, std::nullopt, 900};
+  if (a.command != "sign" && a.command != "verify") return std::nullopt;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    if (flag == "--kid") {
+      a.kid = argv[i + 1];
+    } else if (flag == "--now" && a.command == "sign") {
+      a.now = std::stoll(argv[i + 1]);
+    } else if (flag == "--ttl" && a.command == "sign") {
+      a.ttl = std::stoll(argv[i + 1]);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if ((argc - 3) % 2 != 0) return std::nullopt;
+  return a;
+}
+
+std::string read_stdin() {
+  std::string in{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  while (!in.empty() && (in.back() == '\n' || in.back() == '\r')) in.pop_back();
+  return in;
+}
+
+int sign(const arguments& a) {
+  const auto input = nlohmann::ordered_json::parse(read_stdin());  // keeps claim order
+  tokenauth::claim_set claims;
+  for (const auto& [name, value] : input.items()) {
+    if (value.is_string()) {
+      claims.set(name, std::string_view(value.get_ref<const std::string&>()));
+    } else if (value.is_number_integer()) {
+      claims.set(name, value.get<std::int64_t>());
+    } else {
+      claims.set(name, nlohmann::json(value));
+    }
+  }
+  tokenauth::signer_options options;
+  options.ttl = a.ttl;
+  options.kid = a.kid;
+  if (a.now) options.clock = [now = *a.now] { return now; };
+  const tokenauth::signer signer(tokenauth::hmac_key(a.secret), std::move(options));
+  std::cout << signer.sign(claims) << '\n';
+  return 0;
+}
+
+template <class T>
+nlohmann::json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+int verify(const arguments& a) {
+  const std::string token = read_stdin();
+  const auto verifier = [&] {
+    if (a.kid.empty()) return tokenauth::verifier(tokenauth::hmac_key(a.secret));
+    tokenauth::key_set keys;
+    keys.add(a.kid, tokenauth::hmac_key(a.secret));
+    keys.add("decoy-" + a.kid, tokenauth::hmac_key(std::string(32, 'd')));
+    return tokenauth::verifier(std::move(keys));
+  }();
+  const auto result = verifier.verify(token);
+  if (!result) {
+    std::cout << "error: " << result.error().message() << '\n';
+    return 1;
+  }
+  const tokenauth::claims& c = *result;
+  const nlohmann::json out = {
+      {"id", or_null(c.string("id"))},     {"nick", or_null(c.string("nick"))},
+      {"name", or_null(c.string("name"))}, {"iat", or_null(c.iat())},
+      {"exp", or_null(c.exp())},           {"kid", std::string(c.kid())}};
+  std::cout << out.dump() << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto args = parse(argc, argv);
+  if (!args) return usage();
+  try {
+    return args->command == "sign" ? sign(*args) : verify(*args);
+  } catch (const std::exception& e) {
+    std::cerr << "jwt_tool: " << e.what() << '\n';
+    return 2;
+  }
+}
