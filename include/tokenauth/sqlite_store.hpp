@@ -1,0 +1,43 @@
+// refresh_store in an SQLite file (link tokenauth::sqlite). Schema created and versioned on open
+// (PRAGMA user_version), WAL mode, busy timeout; every write is one BEGIN IMMEDIATE transaction, so
+// any number of connections and processes on one file stay consistent. Thread-safe (one
+// connection behind a mutex). SQLITE_BUSY after the timeout, or any other SQLite error, is
+// errc::store_unavailable; nothing is half-applied.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenauth/store.hpp"
+
+namespace tokenauth {
+
+class sqlite_store final : public refresh_store {
+ public:
+  inline static constexpr int schema_version = 1;
+
+  // Opens or creates the database at `path` (":memory:" works for a private store). Throws
+  // std::system_error(errc::store_unavailable) when it cannot be opened or created, or when its
+  // schema is newer than this library's.
+  explicit sqlite_store(std::string path,
+                        std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
+  ~sqlite_store() override;
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  std::error_code create_family(const new_family& f) override;
+  result<rotate_outcome> rotate(const rotate_request& r) override;
+  std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
+                                unix_seconds now) override;
+  std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
+  result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tokenauth

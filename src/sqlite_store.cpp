@@ -1,0 +1,326 @@
+// sqlite_store: each refresh_store call is one statement batch under one transaction.
+#include "tokenauth/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <mutex>
+#include <system_error>
+
+namespace tokenauth {
+namespace {
+
+struct db_deleter {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct stmt_deleter {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using db_ptr = std::unique_ptr<sqlite3, db_deleter>;
+using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_deleter>;
+
+// Any SQLite failure inside an operation; caught at the method boundary, which rolls back and
+// returns store_unavailable.
+struct sqlite_failure {
+  int rc;
+};
+
+void check(int rc) {
+  if (rc != SQLITE_OK) throw sqlite_failure{rc};
+}
+
+// Version 1. families.rowid orders a user's families by creation. Tokens are digests only.
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE families(
+  id TEXT PRIMARY KEY,
+  user_id BLOB NOT NULL,
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  token_expires_at INTEGER NOT NULL,
+  rotated_at INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  revoked INTEGER NOT NULL,
+  purge_at INTEGER NOT NULL);
+CREATE INDEX families_user ON families(user_id);
+CREATE INDEX families_purge ON families(purge_at);
+CREATE TABLE tokens(
+  digest BLOB PRIMARY KEY,
+  family_id TEXT NOT NULL REFERENCES families(id) ON DELETE CASCADE,
+  generation INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX tokens_family ON tokens(family_id);
+PRAGMA user_version = 1;
+)sql";
+
+}  // namespace
+
+struct sqlite_store::impl {
+  std::mutex mutex;  // one connection: statements of two threads must not interleave
+  db_ptr db;
+  stmt_ptr begin, commit, rollback, insert_family, insert_token, live_of_user, revoke_id, sweep,
+      lookup, advance, owns_token, revoke_all, list_sessions;
+
+  stmt_ptr prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    check(sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr));
+    return stmt_ptr(s);
+  }
+
+  // Binds, steps and resets one cached statement; `row` sees each result row.
+  class call {
+   public:
+    explicit call(const stmt_ptr& s) : s_(s.get()) {}
+    ~call() {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+    call(const call&) = delete;
+    call& operator=(const call&) = delete;
+    call& bind(int i, std::int64_t v) {
+      check(sqlite3_bind_int64(s_, i, v));
+      return *this;
+    }
+    call& text(int i, std::string_view v) {
+      check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+      return *this;
+    }
+    call& blob(int i, const void* p, std::size_t n) {
+      check(sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_STATIC));
+      return *this;
+    }
+    bool step() {  // true when a row is available
+      const int rc = sqlite3_step(s_);
+      if (rc == SQLITE_ROW) return true;
+      if (rc == SQLITE_DONE) return false;
+      throw sqlite_failure{rc};
+    }
+    std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+    std::string str(int col) const {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+      return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+    }
+
+   private:
+    sqlite3_stmt* s_;
+  };
+
+  void run(const stmt_ptr& s) { call(s).step(); }
+
+  // BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so the reads
+  // of a decision and its writes see no other writer in between.
+  class transaction {
+   public:
+    explicit transaction(impl& i) : i_(i) { i_.run(i_.begin); }
+    ~transaction() {
+      if (done_) return;
+      sqlite3_step(i_.rollback.get());  // nothing useful to do if even this fails
+      sqlite3_reset(i_.rollback.get());
+    }
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+    void commit() {
+      i_.run(i_.commit);
+      done_ = true;
+    }
+
+   private:
+    impl& i_;
+    bool done_ = false;
+  };
+
+  // Runs f under the mutex; any SQLite failure becomes store_unavailable (after rollback).
+  template <class R, class F>
+  R guarded(F f) {
+    std::lock_guard<std::mutex> lock(mutex);
+    try {
+      return f();
+    } catch (const sqlite_failure&) {
+      return R(make_error_code(errc::store_unavailable));
+    }
+  }
+};
+
+sqlite_store::sqlite_store(std::string path, std::chrono::milliseconds busy_timeout)
+    : impl_(std::make_unique<impl>()) {
+  auto fail = [&](const char* what) {
+    std::string msg = "sqlite_store: " + std::string(what) + " " + path;
+    if (impl_->db) msg += ": " + std::string(sqlite3_errmsg(impl_->db.get()));
+    throw std::system_error(make_error_code(errc::store_unavailable), msg);
+  };
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  impl_->db.reset(raw);  // sqlite3_open_v2 may return a handle even on failure
+  if (rc != SQLITE_OK) fail("cannot open");
+  impl& d = *impl_;
+  try {
+    check(sqlite3_busy_timeout(d.db.get(), static_cast<int>(busy_timeout.count())));
+    check(sqlite3_exec(d.db.get(),
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       "PRAGMA foreign_keys=ON;",
+                       nullptr, nullptr, nullptr));
+    d.begin = d.prepare("BEGIN IMMEDIATE");
+    d.commit = d.prepare("COMMIT");
+    d.rollback = d.prepare("ROLLBACK");
+    {
+      impl::transaction tx(d);
+      stmt_ptr version = d.prepare("PRAGMA user_version");
+      impl::call v(version);
+      const std::int64_t have = v.step() ? v.i64(0) : 0;
+      if (have > schema_version) fail("schema is newer than this library in");
+      if (have == 0) check(sqlite3_exec(d.db.get(), schema_v1, nullptr, nullptr, nullptr));
+      tx.commit();
+    }
+    d.insert_family = d.prepare(
+        "INSERT INTO families(id, user_id, created, last_used, expires_at, token_expires_at,"
+        " rotated_at, generation, revoked, purge_at) VALUES(?1, ?2, ?3, ?3, ?4, ?5, 0, 0, 0, ?6)");
+    d.insert_token = d.prepare("INSERT INTO tokens(digest, family_id, generation) VALUES(?, ?, ?)");
+    d.live_of_user = d.prepare(
+        "SELECT id FROM families WHERE user_id = ?1 AND revoked = 0"
+        " AND min(expires_at, token_expires_at) > ?2 ORDER BY rowid");
+    d.revoke_id =
+        d.prepare("UPDATE families SET revoked = 1, purge_at = min(purge_at, ?2) WHERE id = ?1");
+    d.sweep = d.prepare("DELETE FROM families WHERE purge_at <= ?");
+    d.lookup = d.prepare(
+        "SELECT t.generation, f.user_id, f.revoked, f.expires_at, f.token_expires_at,"
+        " f.generation, f.rotated_at FROM tokens t JOIN families f ON f.id = t.family_id"
+        " WHERE t.digest = ?1 AND t.family_id = ?2");
+    d.advance = d.prepare(
+        "UPDATE families SET generation = generation + 1, token_expires_at = ?2, rotated_at = ?3,"
+        " last_used = ?3, purge_at = ?4 WHERE id = ?1");
+    d.owns_token = d.prepare("SELECT 1 FROM tokens WHERE digest = ?1 AND family_id = ?2");
+    d.revoke_all = d.prepare(
+        "UPDATE families SET revoked = 1, purge_at = min(purge_at, ?2)"
+        " WHERE user_id = ?1 AND revoked = 0");
+    d.list_sessions = d.prepare(
+        "SELECT id, created, last_used, min(expires_at, token_expires_at) FROM families"
+        " WHERE user_id = ?1 AND revoked = 0 AND min(expires_at, token_expires_at) > ?2"
+        " ORDER BY rowid");
+  } catch (const sqlite_failure&) {
+    fail("cannot initialise");
+  }
+}
+
+sqlite_store::~sqlite_store() = default;
+
+std::error_code sqlite_store::create_family(const new_family& f) {
+  return impl_->guarded<std::error_code>([&] {
+    impl& d = *impl_;
+    impl::transaction tx(d);
+    impl::call(d.sweep).bind(1, f.now).step();  // ended families and (cascade) their tokens
+    impl::call(d.insert_family)
+        .text(1, f.family_id)
+        .blob(2, f.user_id.data(), f.user_id.size())
+        .bind(3, f.now)
+        .bind(4, f.family_expires_at)
+        .bind(5, f.token_expires_at)
+        .bind(6, std::min(f.family_expires_at, f.token_expires_at) + expired_record_retention)
+        .step();
+    impl::call(d.insert_token)
+        .blob(1, f.digest.data(), f.digest.size())
+        .text(2, f.family_id)
+        .bind(3, 0)
+        .step();
+    if (f.max_families > 0) {
+      std::vector<std::string> live;
+      {
+        impl::call q(d.live_of_user);
+        q.blob(1, f.user_id.data(), f.user_id.size()).bind(2, f.now);
+        while (q.step()) live.push_back(q.str(0));
+      }
+      for (std::size_t i = 0; i + f.max_families < live.size(); ++i)
+        impl::call(d.revoke_id).text(1, live[i]).bind(2, f.now + expired_record_retention).step();
+    }
+    tx.commit();
+    return std::error_code{};
+  });
+}
+
+result<rotate_outcome> sqlite_store::rotate(const rotate_request& r) {
+  return impl_->guarded<result<rotate_outcome>>([&]() -> result<rotate_outcome> {
+    impl& d = *impl_;
+    impl::transaction tx(d);
+    std::int64_t gen, revoked, family_expires, token_expires, current, rotated_at;
+    std::string user;
+    {
+      impl::call q(d.lookup);
+      q.blob(1, r.presented.data(), r.presented.size()).text(2, r.family_id);
+      if (!q.step()) return errc::refresh_token_unknown;
+      gen = q.i64(0);
+      user = q.str(1);
+      revoked = q.i64(2);
+      family_expires = q.i64(3);
+      token_expires = q.i64(4);
+      current = q.i64(5);
+      rotated_at = q.i64(6);
+    }
+    if (revoked) return errc::refresh_family_revoked;
+    if (r.now >= std::min(family_expires, token_expires)) return errc::refresh_token_expired;
+    if (gen == current) {
+      const unix_seconds expires = std::min(r.now + r.token_ttl, family_expires);
+      impl::call(d.advance)
+          .text(1, r.family_id)
+          .bind(2, expires)
+          .bind(3, r.now)
+          .bind(4, expires + expired_record_retention)
+          .step();
+      impl::call(d.insert_token)
+          .blob(1, r.successor.data(), r.successor.size())
+          .text(2, r.family_id)
+          .bind(3, current + 1)
+          .step();
+      tx.commit();
+      return rotate_outcome{rotate_status::rotated, std::move(user), expires};
+    }
+    if (gen + 1 == current && r.now < rotated_at + r.grace)
+      return rotate_outcome{rotate_status::grace_replay, std::move(user), token_expires};
+    impl::call(d.revoke_id).text(1, r.family_id).bind(2, r.now + expired_record_retention).step();
+    tx.commit();
+    return errc::refresh_reuse_detected;
+  });
+}
+
+std::error_code sqlite_store::revoke_family(std::string_view family_id, const token_digest* digest,
+                                            unix_seconds now) {
+  return impl_->guarded<std::error_code>([&]() -> std::error_code {
+    impl& d = *impl_;
+    impl::transaction tx(d);
+    if (digest) {
+      impl::call q(d.owns_token);
+      q.blob(1, digest->data(), digest->size()).text(2, family_id);
+      if (!q.step()) return errc::refresh_token_unknown;
+    }
+    impl::call(d.revoke_id).text(1, family_id).bind(2, now + expired_record_retention).step();
+    if (sqlite3_changes(d.db.get()) == 0) return errc::refresh_token_unknown;
+    tx.commit();
+    return {};
+  });
+}
+
+std::error_code sqlite_store::revoke_user(std::string_view user_id, unix_seconds now) {
+  return impl_->guarded<std::error_code>([&] {
+    impl& d = *impl_;
+    impl::transaction tx(d);
+    impl::call(d.revoke_all)
+        .blob(1, user_id.data(), user_id.size())
+        .bind(2, now + expired_record_retention)
+        .step();
+    tx.commit();
+    return std::error_code{};
+  });
+}
+
+result<std::vector<session_info>> sqlite_store::sessions(std::string_view user_id,
+                                                         unix_seconds now) {
+  return impl_->guarded<result<std::vector<session_info>>>([&] {
+    impl& d = *impl_;  // one statement: a consistent WAL snapshot without an explicit transaction
+    std::vector<session_info> out;
+    impl::call q(d.list_sessions);
+    q.blob(1, user_id.data(), user_id.size()).bind(2, now);
+    while (q.step()) out.push_back({q.str(0), q.i64(1), q.i64(2), q.i64(3)});
+    return result<std::vector<session_info>>(std::move(out));
+  });
+}
+
+}  // namespace tokenauth

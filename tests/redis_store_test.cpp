@@ -1,0 +1,2 @@
+// redis_store: placeholder until the Redis store lands.
+#include <catch2/catch.hpp>

@@ -1,0 +1,166 @@
+// sqlite_store against the shared store contract, plus what only a file database has:
+// several connections and processes on one file, schema versioning, reopening.
+#include "tokenauth/sqlite_store.hpp"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "tokenauth-sqlite-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const char* name) const { return (path / name).string(); }
+};
+
+struct sqlite_fixture {
+  temp_dir dir;
+  std::shared_ptr<tokenauth::sqlite_store> first =
+      std::make_shared<tokenauth::sqlite_store>(dir.file("refresh.db"));
+  bool ready() const { return true; }
+  std::shared_ptr<tokenauth::refresh_store> store() const { return first; }
+  // A second connection to the same file: the contract's concurrency cases use both.
+  std::shared_ptr<tokenauth::refresh_store> second_handle() const {
+    return std::make_shared<tokenauth::sqlite_store>(dir.file("refresh.db"));
+  }
+};
+
+}  // namespace
+
+#define TOKENAUTH_CONTRACT_FIXTURE sqlite_fixture
+#include "store_contract.hpp"
+
+using namespace tokenauth;
+
+TEST_CASE("sqlite_store: a second connection sees sessions written by the first") {
+  temp_dir dir;
+  contract::manual_clock clock;
+  const refresh_service a(std::make_shared<sqlite_store>(dir.file("x.db")),
+                          contract::options(clock));
+  const refresh_service b(std::make_shared<sqlite_store>(dir.file("x.db")),
+                          contract::options(clock));
+  auto t = a.issue("alice");
+  REQUIRE(t);
+  auto s = b.sessions("alice");
+  REQUIRE(s);
+  REQUIRE(s->size() == 1);
+  CHECK((*s)[0].family_id == t->family_id);
+  clock.advance(10);
+  const std::string t2 = contract::must_rotate(b, t->token);
+  clock.advance(10);
+  CHECK(contract::rotate_error(a, t->token) == errc::refresh_reuse_detected);
+  CHECK(contract::rotate_error(b, t2) == errc::refresh_family_revoked);
+}
+
+TEST_CASE("sqlite_store: a second process on the same file stays consistent") {
+  temp_dir dir;
+  const std::string db = dir.file("x.db");
+  contract::manual_clock clock;
+  const refresh_service parent(std::make_shared<sqlite_store>(db), contract::options(clock, 0));
+  const std::string token = contract::must_issue(parent, "alice");
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // child: its own connection; rotates the token once and logs in once more
+    int code = 1;
+    try {
+      const refresh_service child(std::make_shared<sqlite_store>(db), contract::options(clock, 0));
+      auto r = child.rotate(token);
+      code = r && r->token && r->user_id == "alice" && child.issue("alice") ? 0 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  // The child's rotation is visible here: the token is used up, and two sessions exist.
+  CHECK(contract::rotate_error(parent, token) == errc::refresh_reuse_detected);
+  auto s = parent.sessions("alice");
+  REQUIRE(s);
+  CHECK(s->size() == 1);  // the reused family is revoked; the child's second login remains
+}
+
+TEST_CASE("sqlite_store: data survive reopening; the schema is versioned") {
+  temp_dir dir;
+  const std::string db = dir.file("x.db");
+  contract::manual_clock clock;
+  std::string token;
+  {
+    const refresh_service svc(std::make_shared<sqlite_store>(db), contract::options(clock));
+    token = contract::must_issue(svc, "alice");
+  }
+  {
+    const refresh_service svc(std::make_shared<sqlite_store>(db), contract::options(clock));
+    CHECK(contract::must_rotate(svc, token) != token);
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, sqlite3_close);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(st, sqlite3_finalize);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == sqlite_store::schema_version);
+  stmt.reset();
+  // The token itself is never stored: no row holds its text.
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM tokens WHERE CAST(digest AS TEXT) = ?1", -1,
+                             &q, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> query(q, sqlite3_finalize);
+  sqlite3_bind_text(q, 1, token.data(), static_cast<int>(token.size()), SQLITE_STATIC);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(q, 0) == 0);
+  query.reset();
+  REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  conn.reset();
+  CHECK_THROWS_AS(sqlite_store(db), std::system_error);
+}
+
+TEST_CASE("sqlite_store: a file that cannot be opened, or is not a database, throws") {
+  temp_dir dir;
+  CHECK_THROWS_AS(sqlite_store(dir.file("no/such/dir/x.db")), std::system_error);
+  std::ofstream(dir.file("junk.db")) << std::string(4096, 'j');
+  CHECK_THROWS_AS(sqlite_store(dir.file("junk.db")), std::system_error);
+  try {
+    sqlite_store s(dir.file("junk.db"));
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == errc::store_unavailable);
+  }
+}
+
+TEST_CASE("sqlite_store: a locked database is store_unavailable, then works again") {
+  temp_dir dir;
+  const std::string db = dir.file("x.db");
+  contract::manual_clock clock;
+  const refresh_service svc(std::make_shared<sqlite_store>(db, std::chrono::milliseconds(50)),
+                            contract::options(clock));
+  const std::string token = contract::must_issue(svc, "alice");
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> other(raw, sqlite3_close);
+  REQUIRE(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(svc.rotate(token).error() == errc::store_unavailable);
+  CHECK(svc.issue("bob").error() == errc::store_unavailable);
+  CHECK(svc.revoke_user("alice") == errc::store_unavailable);
+  REQUIRE(sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(contract::must_rotate(svc, token) != token);  // nothing was half-applied
+}
