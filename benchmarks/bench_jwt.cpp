@@ -1,0 +1,188 @@
+// HS256 sign and verify: tokenauth beside libjwt (and cpp-jwt, bench_cppjwt.cpp) in one binary,
+// every verify benchmark on the same token (bench_jwt.hpp). Sign benchmarks build the claims and
+// produce a token per iteration, as a server does per login; each checks its output verifies.
+// Run: benchmarks/run.sh (Release, pinned core, 5 repetitions, medians and ratios).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "bench_jwt.hpp"
+#include "tokenauth/hmac.hpp"
+#include "tokenauth/jwt.hpp"
+
+#ifdef TOKENAUTH_BENCH_LIBJWT
+#include <jwt.h>
+#endif
+
+namespace bench {
+namespace {
+
+tokenauth::signer make_signer() {
+  tokenauth::signer_options options;
+  options.ttl = ttl;
+  options.clock = [] { return iat; };
+  return tokenauth::signer(tokenauth::hmac_key(secret), std::move(options));
+}
+
+const tokenauth::verifier& shared_verifier() {
+  static const tokenauth::verifier verifier{tokenauth::hmac_key(secret)};
+  return verifier;
+}
+
+std::string sign_once(const tokenauth::signer& signer) {
+  tokenauth::claim_set claims;
+  claims.set("id", id).set("nick", nick).set("name", name);
+  return signer.sign(claims);
+}
+
+}  // namespace
+
+const std::string& token() {
+  static const std::string t = sign_once(make_signer());
+  return t;
+}
+
+bool tokenauth_accepts(const std::string& t) {
+  const auto r = shared_verifier().verify(t);
+  return r && r->string("id") == id && r->string("nick") == nick && r->string("name") == name &&
+         r->iat() == iat && r->exp() == exp;
+}
+
+namespace {
+
+void check_token(benchmark::State& state, const std::string& t, const char* who) {
+  if (!tokenauth_accepts(t))
+    state.SkipWithError((std::string(who) + ": token not accepted").c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+
+// --- tokenauth -------------------------------------------------------------------------------
+
+void BM_tokenauth_sign(benchmark::State& state) {
+  const tokenauth::signer signer = make_signer();
+  std::string t;
+  for (auto _ : state) {
+    t = sign_once(signer);
+    benchmark::DoNotOptimize(t.data());
+  }
+  check_token(state, t, "tokenauth sign");
+}
+
+void BM_tokenauth_verify(benchmark::State& state) {
+  const tokenauth::verifier& verifier = shared_verifier();
+  const std::string& t = token();
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = verifier.verify(t);
+    ok &= r.has_value();
+    benchmark::DoNotOptimize(r);
+  }
+  if (!ok) state.SkipWithError("tokenauth rejected the token");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_tokenauth_verify_bad_signature(benchmark::State& state) {
+  const tokenauth::verifier& verifier = shared_verifier();
+  std::string t = token();
+  char& c = t[t.size() - 10];  // inside the signature; any letter change keeps it canonical
+  c = c == 'A' ? 'B' : 'A';
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = verifier.verify(t);
+    ok &= r.error() == tokenauth::errc::invalid_signature;
+    benchmark::DoNotOptimize(r);
+  }
+  if (!ok) state.SkipWithError("expected invalid signature");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_tokenauth_verify_read_claims(benchmark::State& state) {
+  const tokenauth::verifier& verifier = shared_verifier();
+  const std::string& t = token();
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = verifier.verify(t);
+    if (!r) {
+      ok = false;
+      continue;
+    }
+    auto user_id = r->string("id");
+    auto user_nick = r->string("nick");
+    auto user_name = r->string("name");
+    ok &= user_id.has_value() && user_nick.has_value() && user_name.has_value();
+    benchmark::DoNotOptimize(user_id);
+    benchmark::DoNotOptimize(user_nick);
+    benchmark::DoNotOptimize(user_name);
+  }
+  if (!ok) state.SkipWithError("tokenauth rejected the token or lost a claim");
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_tokenauth_sign);
+BENCHMARK(BM_tokenauth_verify);
+BENCHMARK(BM_tokenauth_verify_bad_signature);
+BENCHMARK(BM_tokenauth_verify_read_claims);
+
+// --- libjwt (C API, 1.10) --------------------------------------------------------------------
+#ifdef TOKENAUTH_BENCH_LIBJWT
+
+struct jwt_deleter {
+  void operator()(jwt_t* j) const noexcept { jwt_free(j); }
+};
+struct c_string_deleter {
+  void operator()(char* s) const noexcept { std::free(s); }  // jwt_encode_str's malloc
+};
+using jwt_ptr = std::unique_ptr<jwt_t, jwt_deleter>;
+
+const auto* libjwt_key() {
+  return reinterpret_cast<const unsigned char*>(secret.data());
+}
+
+std::string libjwt_sign() {
+  jwt_t* raw = nullptr;
+  if (jwt_new(&raw) != 0) return {};
+  const jwt_ptr j(raw);
+  const std::string id_s(id), nick_s(nick), name_s(name);
+  if (jwt_set_alg(j.get(), JWT_ALG_HS256, libjwt_key(), static_cast<int>(secret.size())) != 0 ||
+      jwt_add_grant(j.get(), "id", id_s.c_str()) != 0 ||
+      jwt_add_grant(j.get(), "nick", nick_s.c_str()) != 0 ||
+      jwt_add_grant(j.get(), "name", name_s.c_str()) != 0 ||
+      jwt_add_grant_int(j.get(), "iat", iat) != 0 || jwt_add_grant_int(j.get(), "exp", exp) != 0)
+    return {};
+  const std::unique_ptr<char, c_string_deleter> out(jwt_encode_str(j.get()));
+  return out ? std::string(out.get()) : std::string();
+}
+
+void BM_libjwt_sign(benchmark::State& state) {
+  std::string t;
+  for (auto _ : state) {
+    t = libjwt_sign();
+    benchmark::DoNotOptimize(t.data());
+  }
+  check_token(state, t, "libjwt sign");
+}
+
+void BM_libjwt_verify(benchmark::State& state) {
+  const std::string& t = token();
+  bool ok = true;
+  for (auto _ : state) {
+    jwt_t* raw = nullptr;
+    ok &= jwt_decode(&raw, t.c_str(), libjwt_key(), static_cast<int>(secret.size())) == 0;
+    const jwt_ptr j(raw);
+    benchmark::DoNotOptimize(raw);
+  }
+  if (!ok) state.SkipWithError("libjwt rejected the token");
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_libjwt_sign);
+BENCHMARK(BM_libjwt_verify);
+
+#endif  // TOKENAUTH_BENCH_LIBJWT
+
+}  // namespace
+}  // namespace bench
+
+BENCHMARK_MAIN();
