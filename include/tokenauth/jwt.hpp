@@ -102,6 +102,9 @@ class claim_set {
   claim_set& set(std::string_view name, const char* value) {
     return set(name, std::string_view(value));
   }
+  claim_set& set(std::string_view name, const std::string& value) {
+    return set(name, std::string_view(value));
+  }
   claim_set& set(std::string_view name, std::int64_t value) {
     begin_member(name);
     text_ += std::to_string(value);
