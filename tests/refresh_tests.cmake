@@ -5,6 +5,10 @@ if(TARGET tokenauth::sqlite)
   tokenauth_add_test(sqlite_store_test SOURCES sqlite_store_test.cpp LIBS tokenauth::sqlite LABELS tsan)
 endif()
 if(TARGET tokenauth::redis)
+  if(NOT TARGET PkgConfig::HIREDIS)  # the test fixture talks to redis-server directly
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+  endif()
   tokenauth_add_test(redis_store_test SOURCES redis_store_test.cpp
     LIBS tokenauth::redis PkgConfig::HIREDIS LABELS tsan)
 endif()

@@ -63,6 +63,10 @@ inline std::string must_rotate(const refresh_service& s, const std::string& toke
   return *r->token;
 }
 
+inline std::string_view bytes_of(const token_digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
 // Starts n threads that call f(i) at (nearly) the same moment.
 template <class F>
 void run_together(int n, F f) {

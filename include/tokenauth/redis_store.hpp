@@ -1,0 +1,56 @@
+// refresh_store in Redis (link tokenauth::redis; hiredis). Every operation is ONE Lua script
+// (EVALSHA, EVAL on NOSCRIPT): one round trip, atomic across any number of servers sharing the
+// Redis. All keys of a user share one hash tag (Cluster-safe) and carry a TTL. Thread-safe: a
+// connection pool. Never throws because Redis is down: calls return errc::store_unavailable
+// within the connect/command timeouts and broken connections are replaced on the next call.
+// Key layout and guarantees: docs/refresh-tokens.md.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenauth/store.hpp"
+
+namespace tokenauth {
+
+struct redis_options {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;  // AUTH when non-empty
+  int db = 0;            // SELECT when non-zero
+  std::string key_prefix = "tokenauth:";
+  std::size_t pool_size = 8;  // connections at most; callers beyond it wait up to command_timeout
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{1000};
+
+  // redis://[:password@]host[:port][/db]; the password may be %-encoded; [::1] for IPv6.
+  // Error: std::errc::invalid_argument.
+  static result<redis_options> from_url(std::string_view url);
+};
+
+class redis_store final : public refresh_store {
+ public:
+  explicit redis_store(redis_options options);  // connects lazily; throws only std::bad_alloc
+  ~redis_store() override;
+  redis_store(const redis_store&) = delete;
+  redis_store& operator=(const redis_store&) = delete;
+
+  std::error_code create_family(const new_family& f) override;
+  result<rotate_outcome> rotate(const rotate_request& r) override;
+  std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
+                                unix_seconds now) override;
+  std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
+  result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
+
+  const redis_options& options() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tokenauth

@@ -1,0 +1,505 @@
+// redis_store: a pool of hiredis connections and five Lua scripts, one per store operation.
+//
+// Keys (P = key_prefix, G = the user's tag, the first 8 characters of every family id of that user,
+// see store.hpp; the user index uses the same tag, so one user's keys live in one Cluster slot):
+//   P{G}f:<family>   hash  user, created, used, fexp, texp, gen, rot, revoked
+//   P{G}t:<family>   hash  token digest (32 raw bytes) -> generation
+//   P{G}u:<user id>  list  the user's family ids, oldest first
+// The f/t TTLs end `expired_record_retention` after the family ends (or is revoked); the u TTL
+// after the newest family's absolute end. Scripts take `now` as an argument (injectable clock).
+#include "tokenauth/redis_store.hpp"
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace tokenauth {
+namespace {
+
+struct context_deleter {
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+// Shared by the scripts that revoke: mark revoked, and keep the records only `keep` seconds more.
+constexpr std::string_view lua_prelude = R"lua(
+local function revoke(f, t, keep)
+  redis.call('HSET', f, 'revoked', 1)
+  keep = tonumber(keep)
+  for _, k in ipairs({f, t}) do
+    local ttl = redis.call('TTL', k)
+    if ttl == -1 or ttl > keep then redis.call('EXPIRE', k, keep) end
+  end
+end
+)lua";
+
+// KEYS f, t, u. ARGV family, user, digest, now, token exp, family exp, cap, retention, f prefix,
+// t prefix. Prunes index entries of ended families, then applies the cap oldest first.
+constexpr std::string_view lua_create = R"lua(
+local now, texp, fexp, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[8])
+local ttl = math.min(texp, fexp) + keep - now
+redis.call('HSET', KEYS[1], 'user', ARGV[2], 'created', now, 'used', now, 'fexp', fexp,
+           'texp', texp, 'gen', 0, 'rot', 0, 'revoked', 0)
+redis.call('HSET', KEYS[2], ARGV[3], 0)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+local live = {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  local st = redis.call('HMGET', ARGV[9] .. id, 'revoked', 'fexp', 'texp')
+  if st[1] == '0' and now < math.min(tonumber(st[2]), tonumber(st[3])) then
+    live[#live + 1] = id
+  else
+    redis.call('LREM', KEYS[3], 0, id)
+  end
+end
+redis.call('RPUSH', KEYS[3], ARGV[1])
+live[#live + 1] = ARGV[1]
+local cap = tonumber(ARGV[7])
+if cap > 0 then
+  for i = 1, #live - cap do
+    revoke(ARGV[9] .. live[i], ARGV[10] .. live[i], keep)
+    redis.call('LREM', KEYS[3], 0, live[i])
+  end
+end
+local want = fexp + keep - now
+local have = redis.call('TTL', KEYS[3])
+if have < want then redis.call('EXPIRE', KEYS[3], want) end
+return 1
+)lua";
+
+// KEYS f, t. ARGV presented, successor, now, token ttl, grace, retention.
+// Returns {1, user, exp} rotated, {2, user, exp} grace replay, {-1} unknown, {-2} expired,
+// {-3} revoked, {-4} reuse detected (family revoked).
+constexpr std::string_view lua_rotate = R"lua(
+local gen = redis.call('HGET', KEYS[2], ARGV[1])
+if not gen then return {-1} end
+local f = redis.call('HMGET', KEYS[1], 'user', 'revoked', 'fexp', 'texp', 'gen', 'rot')
+if not f[1] then return {-1} end
+if f[2] ~= '0' then return {-3} end
+local now, fexp, texp = tonumber(ARGV[3]), tonumber(f[3]), tonumber(f[4])
+if now >= math.min(fexp, texp) then return {-2} end
+gen = tonumber(gen)
+local cur = tonumber(f[5])
+if gen == cur then
+  local exp = math.min(now + tonumber(ARGV[4]), fexp)
+  redis.call('HSET', KEYS[1], 'gen', cur + 1, 'texp', exp, 'rot', now, 'used', now)
+  redis.call('HSET', KEYS[2], ARGV[2], cur + 1)
+  local ttl = exp + tonumber(ARGV[6]) - now
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  return {1, f[1], exp}
+end
+if gen + 1 == cur and now < tonumber(f[6]) + tonumber(ARGV[5]) then return {2, f[1], texp} end
+revoke(KEYS[1], KEYS[2], ARGV[6])
+return {-4}
+)lua";
+
+// KEYS f, t. ARGV digest ('' = any), retention. Returns 1, or -1 when unknown.
+constexpr std::string_view lua_revoke_family = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return -1 end
+revoke(KEYS[1], KEYS[2], ARGV[2])
+return 1
+)lua";
+
+// KEYS u. ARGV f prefix, t prefix, retention.
+constexpr std::string_view lua_revoke_user = R"lua(
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 then revoke(ARGV[1] .. id, ARGV[2] .. id, ARGV[3]) end
+end
+redis.call('DEL', KEYS[1])
+return 1
+)lua";
+
+// KEYS u. ARGV f prefix, now. Returns a flat array: id, created, used, expires, ...
+constexpr std::string_view lua_sessions = R"lua(
+local now, out = tonumber(ARGV[2]), {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local st = redis.call('HMGET', ARGV[1] .. id, 'revoked', 'fexp', 'texp', 'created', 'used')
+  if st[1] == '0' then
+    local exp = math.min(tonumber(st[2]), tonumber(st[3]))
+    if now < exp then
+      out[#out + 1] = id
+      out[#out + 1] = tonumber(st[4])
+      out[#out + 1] = tonumber(st[5])
+      out[#out + 1] = exp
+    end
+  end
+end
+return out
+)lua";
+
+enum script_id { create_s, rotate_s, revoke_family_s, revoke_user_s, sessions_s, script_count };
+
+struct script {
+  std::string source;
+  std::string sha1;  // hex, as EVALSHA wants it
+};
+
+struct md_ctx_deleter {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+struct md_deleter {
+  void operator()(EVP_MD* m) const noexcept { EVP_MD_free(m); }
+};
+
+script make_script(std::string_view body) {
+  script s{std::string(lua_prelude) + std::string(body), {}};
+  std::unique_ptr<EVP_MD, md_deleter> md(EVP_MD_fetch(nullptr, "SHA1", nullptr));
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!md || EVP_Digest(s.source.data(), s.source.size(), out, &n, md.get(), nullptr) != 1)
+    return s;  // no SHA-1 available: every call uses EVAL
+  static constexpr char hex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < n; ++i) {
+    s.sha1.push_back(hex[out[i] >> 4]);
+    s.sha1.push_back(hex[out[i] & 15]);
+  }
+  return s;
+}
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+// An idle pooled connection the server has closed (restart, timeout) shows EOF without blocking.
+bool still_open(const redisContext& c) {
+  char b;
+  const ssize_t n = recv(c.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::string num(std::int64_t v) {
+  return std::to_string(v);
+}
+
+std::string_view bytes(const token_digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
+std::optional<int> parse_int(std::string_view s, int lo, int hi) {
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = digit(s[i + 1]), lo = digit(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+result<redis_options> redis_options::from_url(std::string_view url) {
+  const auto bad = std::make_error_code(std::errc::invalid_argument);
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme) return bad;
+  url.remove_prefix(scheme.size());
+  redis_options o;
+  const std::size_t slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    const auto db = parse_int(url.substr(slash + 1), 0, 1 << 20);
+    if (!db) return bad;
+    o.db = *db;
+  }
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    if (userinfo.empty() || userinfo[0] != ':') return bad;  // only ":password@" (no ACL user)
+    auto password = percent_decode(userinfo.substr(1));
+    if (!password) return bad;
+    o.password = std::move(*password);
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host = authority, port;
+  const bool bracketed = !authority.empty() && authority[0] == '[';
+  if (bracketed) {  // [IPv6]
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad;
+    host = authority.substr(1, close - 1);
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return bad;
+      port = rest.substr(1);
+      if (port.empty()) return bad;
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return bad;
+  }
+  if (host.empty() || (!bracketed && host.find_first_of(":@/[] ") != std::string_view::npos))
+    return bad;
+  o.host = std::string(host);
+  if (!port.empty()) {
+    const auto p = parse_int(port, 1, 65535);
+    if (!p) return bad;
+    o.port = *p;
+  }
+  return o;
+}
+
+struct redis_store::impl {
+  redis_options opt;
+  script scripts[script_count];
+
+  std::mutex mutex;
+  std::condition_variable freed;
+  std::vector<context_ptr> idle;
+  std::size_t open = 0;  // connections idle or lent out (or being connected)
+
+  explicit impl(redis_options o)
+      : opt(std::move(o)),
+        scripts{make_script(lua_create), make_script(lua_rotate), make_script(lua_revoke_family),
+                make_script(lua_revoke_user), make_script(lua_sessions)} {
+    if (opt.pool_size == 0) opt.pool_size = 1;
+  }
+
+  std::string key(std::string_view tag, char kind, std::string_view id) const {
+    std::string k;
+    k.reserve(opt.key_prefix.size() + tag.size() + 4 + id.size());
+    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
+    k.append(":").append(id);
+    return k;
+  }
+  std::string family_key(char kind, std::string_view family) const {
+    return key(family.substr(0, family_tag_size), kind, family);
+  }
+
+  // A connection lent to one call. ok() false: the pool is exhausted or Redis is unreachable.
+  class lease {
+   public:
+    explicit lease(impl& p) : p_(p) { c_ = p_.acquire(); }
+    ~lease() { p_.release(std::move(c_)); }
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    redisContext* get() const { return c_.get(); }
+    void discard() { c_.reset(); }  // broken: the pool opens a fresh one next time
+
+   private:
+    impl& p_;
+    context_ptr c_;
+  };
+
+  context_ptr acquire() {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      const auto deadline = std::chrono::steady_clock::now() + opt.command_timeout;
+      if (!freed.wait_until(lock, deadline, [&] { return !idle.empty() || open < opt.pool_size; }))
+        return nullptr;
+      if (!idle.empty()) {
+        context_ptr c = std::move(idle.back());
+        idle.pop_back();
+        lock.unlock();
+        if (still_open(*c)) return c;
+      } else {
+        ++open;
+      }
+    }
+    // The slot counted in `open` is ours; a failed connect gives it back in release().
+    return connect();
+  }
+
+  void release(context_ptr c) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (c && c->err == 0)
+        idle.push_back(std::move(c));
+      else
+        --open;
+    }
+    freed.notify_one();
+  }
+
+  context_ptr connect() const {
+    context_ptr c(
+        redisConnectWithTimeout(opt.host.c_str(), opt.port, to_timeval(opt.connect_timeout)));
+    if (!c || c->err) return nullptr;
+    if (redisSetTimeout(c.get(), to_timeval(opt.command_timeout)) != REDIS_OK) return nullptr;
+    const auto ok = [&](std::initializer_list<std::string_view> args) {
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lens;
+      for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
+      reply_ptr r(static_cast<redisReply*>(
+          redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+      return r && r->type != REDIS_REPLY_ERROR;
+    };
+    if (!opt.password.empty() && !ok({"AUTH", opt.password})) return nullptr;
+    if (opt.db != 0 && !ok({"SELECT", std::to_string(opt.db)})) return nullptr;
+    return c;
+  }
+
+  // One script call: EVALSHA, and EVAL when the server does not know the script (restart, flush).
+  // nullptr: store_unavailable (no connection, I/O error or timeout, or a Redis error reply).
+  reply_ptr eval(script_id id, std::initializer_list<std::string_view> keys,
+                 std::initializer_list<std::string_view> args) {
+    lease conn(*this);
+    if (!conn.get()) return nullptr;
+    const script& s = scripts[id];
+    const std::string nkeys = std::to_string(keys.size());
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(3 + keys.size() + args.size());
+    lens.reserve(argv.capacity());
+    const auto push = [&](std::string_view a) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    };
+    const bool by_sha = !s.sha1.empty();
+    push(by_sha ? "EVALSHA" : "EVAL");
+    push(by_sha ? std::string_view(s.sha1) : std::string_view(s.source));
+    push(nkeys);
+    for (auto k : keys) push(k);
+    for (auto a : args) push(a);
+    const auto call = [&] {
+      return reply_ptr(static_cast<redisReply*>(
+          redisCommandArgv(conn.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    };
+    reply_ptr r = call();
+    if (r && by_sha && r->type == REDIS_REPLY_ERROR &&
+        std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT") {
+      argv[0] = "EVAL";
+      lens[0] = 4;
+      argv[1] = s.source.data();
+      lens[1] = s.source.size();
+      r = call();
+    }
+    if (!r) {
+      conn.discard();  // I/O error or timeout: the connection state is unknown
+      return nullptr;
+    }
+    if (r->type == REDIS_REPLY_ERROR) return nullptr;
+    return r;
+  }
+};
+
+redis_store::redis_store(redis_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+
+redis_store::~redis_store() = default;
+
+const redis_options& redis_store::options() const noexcept {
+  return impl_->opt;
+}
+
+std::error_code redis_store::create_family(const new_family& f) {
+  const std::string tag(f.family_id.substr(0, family_tag_size));
+  const reply_ptr r = impl_->eval(
+      create_s,
+      {impl_->key(tag, 'f', f.family_id), impl_->key(tag, 't', f.family_id),
+       impl_->key(tag, 'u', f.user_id)},
+      {f.family_id, f.user_id, bytes(f.digest), num(f.now), num(f.token_expires_at),
+       num(f.family_expires_at), num(static_cast<std::int64_t>(f.max_families)),
+       num(expired_record_retention), impl_->key(tag, 'f', ""), impl_->key(tag, 't', "")});
+  if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
+  return {};
+}
+
+result<rotate_outcome> redis_store::rotate(const rotate_request& r) {
+  if (!detail::valid_family_id(r.family_id)) return errc::refresh_token_unknown;
+  const reply_ptr rep = impl_->eval(
+      rotate_s, {impl_->family_key('f', r.family_id), impl_->family_key('t', r.family_id)},
+      {bytes(r.presented), bytes(r.successor), num(r.now), num(r.token_ttl), num(r.grace),
+       num(expired_record_retention)});
+  if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+      rep->element[0]->type != REDIS_REPLY_INTEGER)
+    return errc::store_unavailable;
+  switch (rep->element[0]->integer) {
+    case -1:
+      return errc::refresh_token_unknown;
+    case -2:
+      return errc::refresh_token_expired;
+    case -3:
+      return errc::refresh_family_revoked;
+    case -4:
+      return errc::refresh_reuse_detected;
+    case 1:
+    case 2:
+      break;
+    default:
+      return errc::store_unavailable;
+  }
+  if (rep->elements != 3 || rep->element[1]->type != REDIS_REPLY_STRING ||
+      rep->element[2]->type != REDIS_REPLY_INTEGER)
+    return errc::store_unavailable;
+  return rotate_outcome{
+      rep->element[0]->integer == 1 ? rotate_status::rotated : rotate_status::grace_replay,
+      std::string(rep->element[1]->str, rep->element[1]->len), rep->element[2]->integer};
+}
+
+std::error_code redis_store::revoke_family(std::string_view family_id, const token_digest* digest,
+                                           unix_seconds) {
+  if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
+  const reply_ptr r = impl_->eval(
+      revoke_family_s, {impl_->family_key('f', family_id), impl_->family_key('t', family_id)},
+      {digest ? bytes(*digest) : std::string_view("", 0), num(expired_record_retention)});
+  if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
+  return r->integer == 1 ? std::error_code{} : make_error_code(errc::refresh_token_unknown);
+}
+
+std::error_code redis_store::revoke_user(std::string_view user_id, unix_seconds) {
+  const std::string tag = detail::user_tag(user_id);
+  const reply_ptr r = impl_->eval(
+      revoke_user_s, {impl_->key(tag, 'u', user_id)},
+      {impl_->key(tag, 'f', ""), impl_->key(tag, 't', ""), num(expired_record_retention)});
+  if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
+  return {};
+}
+
+result<std::vector<session_info>> redis_store::sessions(std::string_view user_id,
+                                                        unix_seconds now) {
+  const std::string tag = detail::user_tag(user_id);
+  const reply_ptr r = impl_->eval(sessions_s, {impl_->key(tag, 'u', user_id)},
+                                  {impl_->key(tag, 'f', ""), num(now)});
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 4 != 0) return errc::store_unavailable;
+  std::vector<session_info> out;
+  for (std::size_t i = 0; i < r->elements; i += 4) {
+    redisReply* const* e = r->element + i;
+    if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
+        e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_INTEGER)
+      return errc::store_unavailable;
+    out.push_back({std::string(e[0]->str, e[0]->len), e[1]->integer, e[2]->integer, e[3]->integer});
+  }
+  return out;
+}
+
+}  // namespace tokenauth
