@@ -388,6 +388,23 @@ TEST_CASE("verify_allow_expired skips exp only; verify_or_throw throws the code"
   CHECK(v.verify_or_throw(craft(hs256, payload_exp(now + 5))).exp() == now + 5);
 }
 
+TEST_CASE("custom claims beyond the member index, and copied verifiers") {
+  std::string payload = R"({"exp":9999999999)";
+  for (int i = 0; i < 12; ++i)
+    payload += ",\"c" + std::to_string(i) + "\":\"v" + std::to_string(i) + "\"";
+  payload += R"(,"\u0065sc":"x\u00e9"})";
+  std::optional<verifier> original(verifier(key, at(now)));
+  const verifier copy = *original;
+  original.reset();  // the copy must not depend on the original
+  const auto r = copy.verify(craft(hs256, payload));
+  REQUIRE(r);
+  for (int i = 0; i < 12; ++i) CHECK(r->string("c" + std::to_string(i)) == "v" + std::to_string(i));
+  CHECK(r->string("esc") == "x\xc3\xa9");
+  CHECK_FALSE(r->string("c12"));
+  CHECK(r->contains("c11"));
+  CHECK_FALSE(r->contains("c99"));
+}
+
 TEST_CASE("8 threads share one verifier and one signer") {
   const signer s(key, {60, fixed(now), ""});
   const verifier v(key, at(now));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -78,12 +79,27 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-// Where a string claim sits inside the claims' own payload copy.
+// Where a piece of JSON text sits inside the claims' own payload copy.
 struct text_span {
   std::uint32_t offset = 0;
   std::uint32_t size = 0;
   bool escaped = false;
   bool present = false;
+
+  static text_span of(const json_value& v, const char* base) noexcept {
+    return {static_cast<std::uint32_t>(v.raw.data() - base),
+            static_cast<std::uint32_t>(v.raw.size()), v.escaped, true};
+  }
+};
+
+struct member_span {
+  text_span key;
+  text_span value;
+  json_type type = json_type::null;
+
+  static member_span of(const json_value& key, const json_value& value, const char* base) noexcept {
+    return {text_span::of(key, base), text_span::of(value, base), value.type};
+  }
 };
 
 }  // namespace detail
@@ -212,23 +228,11 @@ class claims {
 
   // A top-level claim that is a JSON string, unescaped; nullopt when absent or not a string.
   std::optional<std::string> string(std::string_view name) const {
-    std::optional<std::string> found;
-    detail::json_scanner(payload_).scan_object(
-        [&](const detail::json_value& key, const detail::json_value& value) {
-          if (!found && value.type == detail::json_type::string &&
-              detail::json_string_equals(key, name))
-            found = value.escaped ? detail::json_unescape(value.raw) : std::string(value.raw);
-        });
-    return found;
+    const auto m = find(name);
+    if (!m || m->type != detail::json_type::string) return std::nullopt;
+    return text(m->value);
   }
-  bool contains(std::string_view name) const {
-    bool found = false;
-    detail::json_scanner(payload_).scan_object(
-        [&](const detail::json_value& key, const detail::json_value&) {
-          found = found || detail::json_string_equals(key, name);
-        });
-    return found;
-  }
+  bool contains(std::string_view name) const { return find(name).has_value(); }
 
   std::optional<std::string> iss() const { return text(iss_); }
   std::optional<std::string> sub() const { return text(sub_); }
@@ -260,8 +264,31 @@ class claims {
     return static_cast<std::int64_t>(std::floor(*v));
   }
 
+  // The member named `name`, from the index made at verify time, or by rescanning the payload
+  // when it had more members than the index holds.
+  std::optional<detail::member_span> find(std::string_view name) const {
+    auto matches = [&](const detail::text_span& key) {
+      const std::string_view raw(payload_.data() + key.offset, key.size);
+      return key.escaped ? detail::json_unescape(raw) == name : raw == name;
+    };
+    if (member_count_ <= members_.size()) {
+      for (std::size_t i = 0; i < member_count_; ++i)
+        if (matches(members_[i].key)) return members_[i];
+      return std::nullopt;
+    }
+    std::optional<detail::member_span> found;
+    detail::json_scanner(payload_).scan_object(
+        [&](const detail::json_value& key, const detail::json_value& value) {
+          const auto m = detail::member_span::of(key, value, payload_.data());
+          if (!found && matches(m.key)) found = m;
+        });
+    return found;
+  }
+
   std::string payload_;
   std::string kid_;
+  std::array<detail::member_span, 8> members_{};
+  std::size_t member_count_ = 0;  // may exceed members_.size(): then only the first are indexed
   std::optional<double> exp_, nbf_, iat_;
   detail::text_span iss_, sub_, jti_, aud_;  // aud_ spans the raw value: "x" or [..]
 };
@@ -309,10 +336,13 @@ class verifier {
  public:
   // One key: a kid in the token is ignored, the signature decides.
   explicit verifier(hmac_key key, verify_options options = {})
-      : single_(std::move(key)), options_(std::move(options)) {}
+      : single_(std::move(key)), options_(std::move(options)) {
+    remember_plain_header(&*single_);
+  }
   explicit verifier(key_set keys, verify_options options = {})
       : keys_(std::move(keys)), options_(std::move(options)) {
     if (keys_.empty()) throw std::invalid_argument("tokenauth: verifier needs at least one key");
+    remember_plain_header(keys_.default_key());
   }
 
   verify_result verify(std::string_view token) const { return verify_impl(token, true); }
@@ -338,8 +368,10 @@ class verifier {
     const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
     const std::string_view signature_b64 = token.substr(dot2 + 1);
 
-    // 2. Strict base64url of all three segments.
+    // 2. Strict base64url of all three segments. The usual header, {"alg":"HS256","typ":"JWT"}
+    // byte for byte, passed steps 2 and 3 once at construction and is not decoded again.
     claims out;
+    const hmac_key* key = plain_key_ && header_b64 == plain_header_ ? &*plain_key_ : nullptr;
     std::string header_heap;
     char header_stack[512];
     char* header = header_stack;
@@ -348,7 +380,8 @@ class verifier {
       header = header_heap.data();
     }
     const auto header_len =
-        base64url::decode_into(header_b64, reinterpret_cast<unsigned char*>(header));
+        key ? std::optional<std::size_t>(0)
+            : base64url::decode_into(header_b64, reinterpret_cast<unsigned char*>(header));
     if (!header_len) return errc::malformed;
     out.payload_.resize(base64url::decoded_size(payload_b64.size()));
     const auto payload_len =
@@ -365,34 +398,36 @@ class verifier {
     if (!signature_len) return errc::malformed;
 
     // 3. Header: alg from the accepted list, no unknown crit, kid selects a configured key.
-    std::optional<algorithm> alg;
-    bool has_alg = false, has_crit = false, bad_member = false;
-    detail::json_value kid;
-    const errc header_error =
-        detail::json_scanner(std::string_view(header, *header_len))
-            .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
-              if (detail::json_string_equals(key, "alg")) {
-                has_alg = true;
-                if (value.type == detail::json_type::string) alg = accepted_algorithm(value);
-              } else if (detail::json_string_equals(key, "crit")) {
-                has_crit = true;
-              } else if (detail::json_string_equals(key, "kid")) {
-                if (value.type == detail::json_type::string)
-                  kid = value;
-                else
-                  bad_member = true;
-              }
-            });
-    if (header_error != errc{})
-      return header_error == errc::invalid_utf8      ? errc::invalid_utf8
-             : header_error == errc::duplicate_claim ? errc::duplicate_claim
-                                                     : errc::invalid_token;
-    if (bad_member) return errc::invalid_token;
-    if (!has_alg || !alg) return errc::invalid_algorithm;
-    if (has_crit) return errc::unsupported_crit;  // this verifier understands no extensions
-    const hmac_key* key = select_key(kid, out.kid_);
-    if (!key) return errc::unknown_kid;
-    if (key->alg() != *alg) return errc::invalid_algorithm;  // V2: the key fixes the algorithm
+    if (!key) {
+      std::optional<algorithm> alg;
+      bool has_alg = false, has_crit = false, bad_member = false;
+      detail::json_value kid;
+      const errc header_error =
+          detail::json_scanner(std::string_view(header, *header_len))
+              .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
+                if (detail::json_string_equals(key, "alg")) {
+                  has_alg = true;
+                  if (value.type == detail::json_type::string) alg = accepted_algorithm(value);
+                } else if (detail::json_string_equals(key, "crit")) {
+                  has_crit = true;
+                } else if (detail::json_string_equals(key, "kid")) {
+                  if (value.type == detail::json_type::string)
+                    kid = value;
+                  else
+                    bad_member = true;
+                }
+              });
+      if (header_error != errc{})
+        return header_error == errc::invalid_utf8      ? errc::invalid_utf8
+               : header_error == errc::duplicate_claim ? errc::duplicate_claim
+                                                       : errc::invalid_token;
+      if (bad_member) return errc::invalid_token;
+      if (!has_alg || !alg) return errc::invalid_algorithm;
+      if (has_crit) return errc::unsupported_crit;  // this verifier understands no extensions
+      key = select_key(kid, out.kid_);
+      if (!key) return errc::unknown_kid;
+      if (key->alg() != *alg) return errc::invalid_algorithm;  // V2: the key fixes the algorithm
+    }
 
     // 4. Signature over the exact received bytes, compared in constant time.
     if (!key->verify(token.substr(0, dot2), signature, *signature_len))
@@ -418,76 +453,68 @@ class verifier {
     return keys_.find(kid_out);
   }
 
+  // Scans the verified payload once: indexes its first members and reads the registered claims.
   static errc read_claims(claims& c) {
     errc type_error{};
-    const char* const base = c.payload_.data();
-    auto span_of = [&](const detail::json_value& v) {
-      detail::text_span s;
-      s.offset = static_cast<std::uint32_t>(v.raw.data() - base);
-      s.size = static_cast<std::uint32_t>(v.raw.size());
-      s.escaped = v.escaped;
-      s.present = true;
-      return s;
+    auto fail = [&](errc e) {
+      if (type_error == errc{}) type_error = e;
     };
+    const char* const base = c.payload_.data();
     auto number = [&](const detail::json_value& v, std::optional<double>& out, errc on_error) {
       double d = 0;
       if (v.type == detail::json_type::number && detail::json_number_to_double(v.raw, d))
         out = d;
-      else if (type_error == errc{})
-        type_error = on_error;
+      else
+        fail(on_error);
     };
     auto string = [&](const detail::json_value& v, detail::text_span& out) {
       if (v.type == detail::json_type::string)
-        out = span_of(v);
-      else if (type_error == errc{})
-        type_error = errc::invalid_token;
+        out = detail::text_span::of(v, base);
+      else
+        fail(errc::invalid_token);
     };
     const errc e =
         detail::json_scanner(c.payload_)
             .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
-              if (key.escaped) {
-                const std::string name = detail::json_unescape(key.raw);
-                dispatch(name, value, number, string, span_of, c, type_error);
-              } else {
-                dispatch(key.raw, value, number, string, span_of, c, type_error);
-              }
+              if (c.member_count_ < c.members_.size())
+                c.members_[c.member_count_] = detail::member_span::of(key, value, base);
+              ++c.member_count_;
+              const std::string unescaped =
+                  key.escaped ? detail::json_unescape(key.raw) : std::string();
+              const std::string_view name = key.escaped ? std::string_view(unescaped) : key.raw;
+              if (name == "exp")
+                number(value, c.exp_, errc::invalid_exp);
+              else if (name == "nbf")
+                number(value, c.nbf_, errc::invalid_nbf);
+              else if (name == "iat")
+                number(value, c.iat_, errc::invalid_iat);
+              else if (name == "iss")
+                string(value, c.iss_);
+              else if (name == "sub")
+                string(value, c.sub_);
+              else if (name == "jti")
+                string(value, c.jti_);
+              else if (name == "aud" && !read_audience(value, base, c.aud_))
+                fail(errc::audience_invalid);
             });
-    if (e != errc{}) return e;
-    return type_error;
+    return e != errc{} ? e : type_error;
   }
 
-  template <class Number, class String, class SpanOf>
-  static void dispatch(std::string_view name, const detail::json_value& value, Number& number,
-                       String& string, SpanOf& span_of, claims& c, errc& type_error) {
-    if (name == "exp")
-      number(value, c.exp_, errc::invalid_exp);
-    else if (name == "nbf")
-      number(value, c.nbf_, errc::invalid_nbf);
-    else if (name == "iat")
-      number(value, c.iat_, errc::invalid_iat);
-    else if (name == "iss")
-      string(value, c.iss_);
-    else if (name == "sub")
-      string(value, c.sub_);
-    else if (name == "jti")
-      string(value, c.jti_);
-    else if (name == "aud") {
-      bool ok = value.type == detail::json_type::string;
-      if (value.type == detail::json_type::array) {
-        ok = true;  // every element must be a string; arrays are rare, so a DOM is fine here
-        for (auto& v : nlohmann::json::parse(value.raw)) ok = ok && v.is_string();
-      }
-      if (ok) {
-        c.aud_ = span_of(value);
-        if (value.type ==
-            detail::json_type::string) {  // keep the quotes: aud() tells the forms apart
-          c.aud_.offset -= 1;
-          c.aud_.size += 2;
-        }
-      } else if (type_error == errc{}) {
-        type_error = errc::audience_invalid;
-      }
+  // aud is a string or an array of strings. The span keeps a string's quotes so aud() can tell
+  // the two forms apart. Arrays are rare, so checking one with a DOM is fine.
+  static bool read_audience(const detail::json_value& v, const char* base, detail::text_span& out) {
+    if (v.type == detail::json_type::array) {
+      for (const auto& item : nlohmann::json::parse(v.raw))
+        if (!item.is_string()) return false;
+    } else if (v.type != detail::json_type::string) {
+      return false;
     }
+    out = detail::text_span::of(v, base);
+    if (v.type == detail::json_type::string) {
+      out.offset -= 1;
+      out.size += 2;
+    }
+    return true;
   }
 
   errc check_claims(const claims& c, bool check_exp) const {
@@ -508,9 +535,21 @@ class verifier {
     return errc{};
   }
 
+  // The header signer writes for a token without kid, and the key such a token selects.
+  void remember_plain_header(const hmac_key* k) {
+    for (const algorithm a : options_.algorithms)
+      if (k && a == k->alg()) {
+        plain_key_ = *k;
+        plain_header_ =
+            base64url::encode(R"({"alg":")" + std::string(to_string(a)) + R"(","typ":"JWT"})");
+      }
+  }
+
   std::optional<hmac_key> single_;
   key_set keys_;
   verify_options options_;
+  std::optional<hmac_key> plain_key_;
+  std::string plain_header_;
 };
 
 }  // namespace tokenauth

@@ -313,6 +313,7 @@ class json_scanner {
     } else {
       return false;
     }
+    const bool fraction_or_exponent = p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E');
     if (p_ != end_ && *p_ == '.') {
       ++p_;
       if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
@@ -324,9 +325,12 @@ class json_scanner {
       if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
       while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
+    // Only fractions, exponents and very long integers can overflow a double (which nlohmann
+    // rejects); plain integers, the common case, need no conversion here.
+    const std::string_view text(start, static_cast<std::size_t>(p_ - start));
+    if (!fraction_or_exponent && text.size() < 300) return true;
     double ignored;
-    return json_number_to_double(std::string_view(start, static_cast<std::size_t>(p_ - start)),
-                                 ignored);
+    return json_number_to_double(text, ignored);
   }
 
   // At an opening quote. Validates escapes (including surrogate pairs) and UTF-8.
