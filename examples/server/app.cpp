@@ -1,0 +1,517 @@
+#include "app.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "demo_page.hpp"
+#include "password.hpp"
+#include "tokenauth/http.hpp"
+#include "tokenauth/jwt.hpp"
+#include "tokenauth/refresh.hpp"
+
+namespace tokenauth_server {
+
+using json = nlohmann::json;
+namespace http = tokenauth::http;
+
+constexpr std::string_view refresh_cookie = "refreshToken";
+constexpr std::string_view allowed_methods = "GET, POST, OPTIONS";
+constexpr std::string_view allowed_headers = "authorization, content-type, withcredentials";
+
+struct app::services {
+  config cfg;
+  tokenauth::signer signer;
+  tokenauth::verifier verifier;
+  tokenauth::refresh_service refresh;
+  std::shared_ptr<user_store> users;
+  http::cookie_options cookie;
+  std::string dummy_hash;  // hashed for unknown emails so they cost as much as a wrong password
+  std::string page_csp;
+  worker_pool pool;  // last member: destroyed first, while the rest is still alive
+};
+
+namespace {
+
+using services = app::services;
+
+// ---- helpers --------------------------------------------------------------------------------
+
+response json_response(unsigned status, const json& body) {
+  response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+response ok_data(unsigned status, json data) {
+  return json_response(status, json{{"ok", true}, {"data", std::move(data)}});
+}
+
+std::string set_refresh_cookie(const services& s, std::string_view token) {
+  return http::set_cookie(refresh_cookie, token, s.cookie);
+}
+
+void clear_refresh_cookie(const services& s, response& r) {
+  r.headers.emplace_back("Set-Cookie", http::clear_cookie(refresh_cookie, s.cookie));
+}
+
+std::string access_token(const services& s, std::string_view id, std::string_view nick,
+                         std::string_view name) {
+  tokenauth::claim_set c;
+  c.set("id", id).set("nick", nick).set("name", name).set("sub", id);
+  return s.signer.sign(c);
+}
+
+// The verified claims of the request's Bearer token, or the 401 to send.
+struct auth_outcome {
+  std::optional<tokenauth::claims> claims;
+  response denied;
+};
+
+auth_outcome authenticate(const request& req, const services& s) {
+  if (!req.authorization) return {std::nullopt, error_response(401, "Not Logged In")};
+  auto token = http::bearer_token(*req.authorization);
+  if (!token) return {std::nullopt, error_response(401, "jwt must be provided")};
+  auto v = s.verifier.verify(*token);
+  if (!v) return {std::nullopt, error_response(401, v.error().message())};
+  return {std::move(*v), {}};
+}
+
+// The body as a JSON object, or nullopt when it is not one.
+std::optional<json> json_object(std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// The string member `key`, or nullopt when absent or of another type.
+std::optional<std::string> string_member(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+bool plausible_email(std::string_view e) {
+  std::size_t at = e.find('@');
+  return e.size() <= 254 && at != std::string_view::npos && at > 0 && at + 1 < e.size() &&
+         e.find_first_of(" \t\r\n", 0) == std::string_view::npos;
+}
+
+// Number of UTF-8 code points (the input is valid UTF-8: nlohmann checked it).
+std::size_t chars(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+bool allowed_origin(const services& s, std::string_view origin) {
+  return std::find(s.cfg.cors_origins.begin(), s.cfg.cors_origins.end(), origin) !=
+         s.cfg.cors_origins.end();
+}
+
+// Origin is this server itself (the demo page): scheme://Host.
+bool same_origin(const request& req) {
+  std::string_view o = req.origin;
+  for (std::string_view scheme : {"http://", "https://"})
+    if (o.substr(0, scheme.size()) == scheme)
+      return !req.host.empty() && o.substr(scheme.size()) == req.host;
+  return false;
+}
+
+void add_cors(const services& s, const request& req, response& r) {
+  if (req.origin.empty() || !allowed_origin(s, req.origin)) return;
+  r.headers.emplace_back("Access-Control-Allow-Origin", std::string(req.origin));
+  r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  r.headers.emplace_back("Vary", "Origin");
+}
+
+// ---- routes ---------------------------------------------------------------------------------
+
+response join(const request& req, services& s) {
+  auto body = json_object(req.body);
+  if (!body) return error_response(400, "Request body must be a JSON object");
+  auto email = string_member(*body, "email");
+  auto nick = string_member(*body, "nick");
+  auto password = string_member(*body, "password");
+  auto name = string_member(*body, "name");
+  if (!email || !nick || !password || !name)
+    return error_response(400, "email, nick, password and name must be strings");
+  if (!plausible_email(*email)) return error_response(400, "email is not a valid address");
+  if (chars(*nick) < 1 || chars(*nick) > 32)
+    return error_response(400, "nick must be 1 to 32 characters");
+  if (chars(*name) < 1 || chars(*name) > 64)
+    return error_response(400, "name must be 1 to 64 characters");
+  if (password->empty() || password->size() > 72 || password->find('\0') != std::string::npos)
+    return error_response(400, "password must be 1 to 72 bytes");
+  auto hash = bcrypt::hash(*password, s.cfg.bcrypt_cost);
+  if (!hash) return error_response(500, "Could not hash the password");
+  user u{{}, *email, *nick, *name, std::move(*hash)};
+  auto created = s.users->create(u);
+  if (!created) return error_response(503, "User store unavailable");
+  if (*created == create_status::email_taken)
+    return error_response(409, "Email already registered");
+  if (*created == create_status::nick_taken) return error_response(409, "Nick already taken");
+  return ok_data(201, {{"userId", u.id}, {"email", u.email}, {"nick", u.nick}, {"name", u.name}});
+}
+
+response login(const request& req, services& s) {
+  auto body = json_object(req.body);
+  if (!body) return error_response(400, "Request body must be a JSON object");
+  auto email = string_member(*body, "email");
+  auto password = string_member(*body, "password");
+  if (!email || !password) return error_response(400, "email and password must be strings");
+  auto found = s.users->find_by_email(*email);
+  if (!found) return error_response(503, "User store unavailable");
+  // Unknown email: hash anyway, so the answer takes as long and says the same.
+  const bool ok = bcrypt::verify(*password, *found ? (*found)->password_hash : s.dummy_hash);
+  if (!ok || !*found) return error_response(401, "Invalid email or password");
+  const user& u = **found;
+  auto issued = s.refresh.issue(u.id);
+  if (!issued) return error_response(503, "Session store unavailable");
+  response r = ok_data(200, {{"accessToken", access_token(s, u.id, u.nick, u.name)}});
+  r.headers.emplace_back("Set-Cookie", set_refresh_cookie(s, issued->token));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+response reissue(const request& req, services& s) {
+  auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  if (!cookie || cookie->empty()) return error_response(403, "No refresh token");
+
+  // The old access token, when sent, must be ours (signature valid; expiry ignored).
+  std::optional<tokenauth::claims> old;
+  if (req.authorization) {
+    auto token = http::bearer_token(*req.authorization);
+    if (!token) return error_response(401, "jwt must be provided");
+    auto v = s.verifier.verify_allow_expired(*token);
+    if (!v) return error_response(401, v.error().message());
+    old = std::move(*v);
+  }
+
+  auto rotated = s.refresh.rotate(*cookie);
+  if (!rotated) {
+    if (tokenauth::is_store_unavailable(rotated.error()))
+      return error_response(503, "Session store unavailable");
+    response r = error_response(401, rotated.error().message());
+    clear_refresh_cookie(s, r);
+    return r;
+  }
+
+  std::string id = rotated->user_id, nick, name;
+  if (old) {
+    // A cookie presented with someone else's token: treat the cookie as stolen.
+    if (old->string("id") != id) {
+      (void)s.refresh.revoke_family(rotated->family_id);
+      response r = error_response(401, "Token does not match the session");
+      clear_refresh_cookie(s, r);
+      return r;
+    }
+    nick = old->string("nick").value_or("");
+    name = old->string("name").value_or("");
+  } else {
+    auto u = s.users->find_by_id(id);
+    if (!u) return error_response(503, "User store unavailable");
+    if (!*u) {
+      (void)s.refresh.revoke_family(rotated->family_id);
+      response r = error_response(401, "User not found");
+      clear_refresh_cookie(s, r);
+      return r;
+    }
+    nick = (*u)->nick;
+    name = (*u)->name;
+  }
+
+  response r = ok_data(200, {{"accessToken", access_token(s, id, nick, name)},
+                             {"userId", id},
+                             {"nick", nick},
+                             {"name", name}});
+  if (rotated->token) r.headers.emplace_back("Set-Cookie", set_refresh_cookie(s, *rotated->token));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+response logout(const request& req, services& s) {
+  if (auto cookie = http::cookie_value(req.cookie, refresh_cookie); cookie && !cookie->empty()) {
+    if (tokenauth::is_store_unavailable(s.refresh.revoke(*cookie)))
+      return error_response(503, "Session store unavailable");
+  }
+  response r = json_response(200, {{"ok", true}});
+  clear_refresh_cookie(s, r);
+  return r;
+}
+
+response get_user(const request& req, services& s) {
+  auto a = authenticate(req, s);
+  if (!a.claims) return std::move(a.denied);
+  return json_response(200, {{"nick", a.claims->string("nick").value_or("")},
+                             {"name", a.claims->string("name").value_or("")},
+                             {"userId", a.claims->string("id").value_or("")}});
+}
+
+response get_number(const request& req, services& s) {
+  auto a = authenticate(req, s);
+  if (!a.claims) return std::move(a.denied);
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const int n = std::uniform_int_distribution<int>(1, 10)(rng);
+  response r;
+  r.body = n == 10 ? std::string(R"({"number":10})")
+                   : std::string(R"({"number":)") + static_cast<char>('0' + n) + '}';
+  return r;
+}
+
+response demo_page(const request&, services& s) {
+  response r;
+  r.body = std::string(demo_page_html);
+  r.content_type = "text/html; charset=utf-8";
+  r.headers.emplace_back("Content-Security-Policy", s.page_csp);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
+}
+
+struct route {
+  std::string_view method;
+  std::string_view path;
+  response (*fn)(const request&, services&);
+  bool hashes_passwords;  // runs on the worker pool
+  bool uses_cookie;       // reads the refresh cookie: only from allowed or same origins
+};
+
+const route routes[] = {
+    {"GET", "/", demo_page, false, false},
+    {"POST", "/auth/join", join, true, false},
+    {"POST", "/auth/login", login, true, false},
+    {"POST", "/auth/reissuance", reissue, false, true},
+    {"POST", "/auth/logout", logout, false, true},
+    {"GET", "/getuser", get_user, false, false},
+    {"GET", "/getnumber", get_number, false, false},
+};
+
+// The request with its own copies, for routes that finish on another thread.
+struct owned_request {
+  explicit owned_request(const request& r)
+      : method(r.method),
+        target(r.target),
+        cookie(r.cookie),
+        origin(r.origin),
+        host(r.host),
+        body(r.body),
+        has_auth(r.authorization.has_value()),
+        authorization(r.authorization.value_or("")) {}
+  std::string method, target, cookie, origin, host, body;
+  bool has_auth;
+  std::string authorization;
+  request view() const {
+    request r;
+    r.method = method;
+    r.target = target;
+    if (has_auth) r.authorization = authorization;
+    r.host = host;
+    r.cookie = cookie;
+    r.origin = origin;
+    r.body = body;
+    return r;
+  }
+};
+
+response run_route(const route& rt, const request& req, services& s) {
+  try {
+    response r = rt.fn(req, s);
+    add_cors(s, req, r);
+    return r;
+  } catch (const std::exception&) {
+    return error_response(500, "Internal server error");
+  }
+}
+
+// SHA-256 in standard base64, the form CSP hash sources use.
+std::string csp_hash(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
+  std::string out(4 * ((n + 2) / 3) + 1, '\0');
+  const int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), md, static_cast<int>(n));
+  out.resize(static_cast<std::size_t>(len));
+  return "'sha256-" + out + "'";
+}
+
+// The contents of the first <tag>...</tag> in html.
+std::string_view inline_block(std::string_view html, std::string_view tag) {
+  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
+  std::size_t b = html.find(open);
+  if (b == std::string_view::npos) return {};
+  b += open.size();
+  std::size_t e = html.find(close, b);
+  return e == std::string_view::npos ? std::string_view{} : html.substr(b, e - b);
+}
+
+std::string page_csp() {
+  return "default-src 'none'; script-src " + csp_hash(inline_block(demo_page_html, "script")) +
+         "; style-src " + csp_hash(inline_block(demo_page_html, "style")) +
+         "; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+         "frame-ancestors 'none'";
+}
+
+}  // namespace
+
+std::string_view request_path(std::string_view target) noexcept {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+response error_response(unsigned status, std::string_view message) {
+  return json_response(status, {{"ok", false}, {"status", status}, {"message", message}});
+}
+
+app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
+         std::shared_ptr<user_store> users, tokenauth::clock_fn clock) {
+  tokenauth::hmac_key key(cfg.jwt_secret);
+  tokenauth::verify_options vo;
+  vo.clock = clock;
+  tokenauth::refresh_options ro;
+  ro.token_ttl = cfg.refresh_ttl;
+  ro.family_lifetime = std::max<tokenauth::unix_seconds>(cfg.refresh_ttl, 90 * 86400);
+  ro.grace = cfg.refresh_grace;
+  ro.clock = clock;
+  http::cookie_options cookie;
+  cookie.path = "/auth";
+  cookie.max_age = cfg.refresh_ttl;
+  cookie.secure = cfg.cookie_secure;
+  cookie.same_site = cfg.cookie_same_site;
+  auto dummy = bcrypt::hash("tokenauth dummy password", cfg.bcrypt_cost);
+  if (!dummy) throw std::runtime_error("bcrypt is not available from libcrypt");
+  services_.reset(new services{cfg,
+                               tokenauth::signer(key, {cfg.access_ttl, clock, {}}),
+                               tokenauth::verifier(key, vo),
+                               tokenauth::refresh_service(std::move(refresh_store), ro),
+                               std::move(users),
+                               std::move(cookie),
+                               std::move(*dummy),
+                               page_csp(),
+                               {cfg.bcrypt_threads, cfg.bcrypt_queue}});
+}
+
+app::~app() = default;
+
+void app::stop_workers() {
+  services_->pool.stop();
+}
+
+std::optional<response> app::handle(const request& req, const resume_fn& resume) {
+  services& s = *services_;
+  try {
+    const std::string_view path = request_path(req.target);
+    const route* by_path = nullptr;
+    for (const auto& rt : routes) {
+      if (rt.path != path) continue;
+      by_path = &rt;
+      if (rt.method != req.method) continue;
+      if (rt.uses_cookie && !req.origin.empty() && !allowed_origin(s, req.origin) &&
+          !same_origin(req))
+        return error_response(403, "Origin not allowed");
+      if (!rt.hashes_passwords) return run_route(rt, req, s);
+      auto job = [&rt, &s, owned = owned_request(req), resume] {
+        resume(run_route(rt, owned.view(), s));
+      };
+      if (s.pool.try_post(std::move(job))) return std::nullopt;
+      response r = error_response(503, "Server busy, try again");
+      r.headers.emplace_back("Retry-After", "1");
+      add_cors(s, req, r);
+      return r;
+    }
+    if (!by_path) {
+      response r = error_response(404, "Not Found");
+      add_cors(s, req, r);
+      return r;
+    }
+    response r;
+    if (req.method == "OPTIONS") {  // CORS preflight
+      r.status = 204;
+      if (!req.origin.empty() && allowed_origin(s, req.origin)) {
+        add_cors(s, req, r);
+        r.headers.emplace_back("Access-Control-Allow-Methods", std::string(allowed_methods));
+        r.headers.emplace_back("Access-Control-Allow-Headers", std::string(allowed_headers));
+        r.headers.emplace_back("Access-Control-Max-Age", "600");
+      }
+      return r;
+    }
+    std::string allow;
+    for (const auto& rt : routes)
+      if (rt.path == path) allow.append(rt.method).append(", ");
+    r = error_response(405, "Method Not Allowed");
+    r.headers.emplace_back("Allow", allow + "OPTIONS");
+    add_cors(s, req, r);
+    return r;
+  } catch (const std::exception&) {
+    return error_response(500, "Internal server error");
+  }
+}
+
+namespace {
+
+std::string_view reason(unsigned status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+void append_number(std::string& out, std::size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  (void)ec;
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void serialize(const response& res, bool keep_alive, std::string& out) {
+  out.append("HTTP/1.1 ");
+  append_number(out, res.status);
+  out.append(" ").append(reason(res.status)).append("\r\n");
+  if (res.status != 204) {
+    out.append("Content-Type: ").append(res.content_type).append("\r\nContent-Length: ");
+    append_number(out, res.body.size());
+    out.append("\r\n");
+  }
+  for (const auto& [name, value] : res.headers)
+    out.append(name).append(": ").append(value).append("\r\n");
+  if (!keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n");
+  if (res.status != 204) out.append(res.body);
+}
+
+}  // namespace tokenauth_server

@@ -1,0 +1,378 @@
+#include "config.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <thread>
+
+#include "tokenauth/base64url.hpp"
+
+namespace tokenauth_server {
+namespace {
+
+using tokenauth::unix_seconds;
+
+// Parses an unsigned decimal in [lo, hi]; nullopt otherwise.
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t lo, std::uint64_t hi) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi)
+    return std::nullopt;
+  return v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  return std::nullopt;
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    std::size_t comma = s.find(',');
+    std::string_view item = tokenauth::http::detail::trim(s.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return out;
+}
+
+// Each setter returns an error message, empty on success.
+using setter = std::string (*)(config&, const std::string&);
+
+template <class T>
+std::string set_uint(T& field, const std::string& v, std::uint64_t lo, std::uint64_t hi,
+                     const char* what) {
+  auto n = parse_uint(v, lo, hi);
+  if (!n)
+    return std::string(what) + " must be a whole number from " + std::to_string(lo) + " to " +
+           std::to_string(hi) + ", got '" + v + "'";
+  field = static_cast<T>(*n);
+  return {};
+}
+
+std::string set_duration(unix_seconds& field, const std::string& v, bool allow_zero,
+                         const char* what) {
+  auto d = parse_duration(v);
+  if (!d || (*d == 0 && !allow_zero))
+    return std::string(what) + " must be a duration like 90, 5s, 15m, 1h or 14d, got '" + v + "'";
+  field = *d;
+  return {};
+}
+
+struct option_spec {
+  std::string_view flag;  // without the leading "--"
+  std::string_view env;
+  std::string_view arg;
+  std::string_view help;
+  setter apply;
+};
+
+const option_spec options[] = {
+    {"host", "HOST", "ADDR", "address to listen on (default 127.0.0.1)",
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "host must not be empty";
+       c.host = v;
+       return {};
+     }},
+    {"port", "PORT", "N", "TCP port (default 8080; 0 picks a free one)",
+     [](config& c, const std::string& v) { return set_uint(c.port, v, 0, 65535, "port"); }},
+    {"threads", "THREADS", "N", "I/O threads (default: one per core)",
+     [](config& c, const std::string& v) { return set_uint(c.threads, v, 1, 256, "threads"); }},
+    {"access-ttl", "ACCESS_TTL", "DURATION", "access token lifetime (default 15m)",
+     [](config& c, const std::string& v) {
+       return set_duration(c.access_ttl, v, false, "access-ttl");
+     }},
+    {"refresh-ttl", "REFRESH_TTL", "DURATION",
+     "refresh token idle lifetime and cookie Max-Age (default 14d)",
+     [](config& c, const std::string& v) {
+       return set_duration(c.refresh_ttl, v, false, "refresh-ttl");
+     }},
+    {"refresh-grace", "REFRESH_GRACE", "DURATION",
+     "window in which the previous refresh token may be replayed (default 5s; 0 disables)",
+     [](config& c, const std::string& v) {
+       return set_duration(c.refresh_grace, v, true, "refresh-grace");
+     }},
+    {"store", "STORE", "SPEC",
+     "refresh store: memory | sqlite:PATH | redis://[:pw@]host:port[/db] (default memory;\n"
+     "                          REDIS_HOST/REDIS_PORT/REDIS_PASSWORD select Redis too)",
+     [](config& c, const std::string& v) -> std::string {
+       if (v != "memory" && v.rfind("sqlite:", 0) != 0 && v.rfind("redis://", 0) != 0)
+         return "store must be memory, sqlite:PATH or redis://host:port, got '" + v + "'";
+       if (v == "sqlite:") return "store sqlite: needs a path";
+       c.store = v;
+       return {};
+     }},
+    {"users", "USERS_DB", "sqlite:PATH", "user database (default sqlite:./tokenauth-users.db)",
+     [](config& c, const std::string& v) -> std::string {
+       if (v.rfind("sqlite:", 0) != 0 || v.size() == 7) return "users must be sqlite:PATH";
+       c.users = v;
+       return {};
+     }},
+    {"cors-origin", "CORS_ORIGINS", "ORIGIN",
+     "allowed CORS origin; repeatable, or comma-separated (default http://localhost:3000)",
+     [](config& c, const std::string& v) -> std::string {
+       for (auto& o : split_list(v)) {
+         if (o == "*") return "cors-origin '*' cannot be used with credentials; name the origins";
+         if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
+           return "cors-origin must look like https://host[:port], got '" + o + "'";
+         if (o.back() == '/') o.pop_back();
+         c.cors_origins.push_back(o);
+       }
+       return {};
+     }},
+    {"cookie-samesite", "COOKIE_SAMESITE", "None|Lax|Strict",
+     "SameSite of the refresh cookie (default None)",
+     [](config& c, const std::string& v) -> std::string {
+       auto s = tokenauth::http::parse_same_site(v);
+       if (!s) return "cookie-samesite must be None, Lax or Strict, got '" + v + "'";
+       c.cookie_same_site = *s;
+       return {};
+     }},
+    {"cookie-secure", "COOKIE_SECURE", "true|false",
+     "Secure attribute of the refresh cookie (default true)",
+     [](config& c, const std::string& v) -> std::string {
+       auto b = parse_bool(v);
+       if (!b) return "cookie-secure must be true or false, got '" + v + "'";
+       c.cookie_secure = *b;
+       return {};
+     }},
+    {"bcrypt-cost", "BCRYPT_COST", "N", "bcrypt cost of new password hashes (default 12)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.bcrypt_cost, v, 4, 31, "bcrypt-cost");
+     }},
+    {"bcrypt-threads", "BCRYPT_THREADS", "N", "password hashing threads (default: one per core)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.bcrypt_threads, v, 1, 256, "bcrypt-threads");
+     }},
+    {"bcrypt-queue", "BCRYPT_QUEUE", "N",
+     "password jobs that may wait; beyond that join/login answer 503 (default 64)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.bcrypt_queue, v, 1, 100000, "bcrypt-queue");
+     }},
+    {"header-limit", "HEADER_LIMIT", "BYTES", "largest request header, else 431 (default 8192)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.header_limit, v, 1024, 1 << 20, "header-limit");
+     }},
+    {"body-limit", "BODY_LIMIT", "BYTES", "largest request body, else 413 (default 65536)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.body_limit, v, 1024, 64 << 20, "body-limit");
+     }},
+    {"read-timeout", "READ_TIMEOUT", "SECONDS", "time a request may take to arrive (default 15)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.read_timeout, v, 1, 3600, "read-timeout");
+     }},
+    {"idle-timeout", "IDLE_TIMEOUT", "SECONDS", "keep-alive idle time before close (default 60)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.idle_timeout, v, 1, 3600, "idle-timeout");
+     }},
+    {"access-log", "ACCESS_LOG", "true|false", "one line per request on stdout (default true)",
+     [](config& c, const std::string& v) -> std::string {
+       auto b = parse_bool(v);
+       if (!b) return "access-log must be true or false, got '" + v + "'";
+       c.access_log = *b;
+       return {};
+     }},
+};
+
+const option_spec* find_flag(std::string_view name) {
+  for (const auto& o : options)
+    if (o.flag == name) return &o;
+  return nullptr;
+}
+
+// KEY=VALUE lines; `#` comments, optional `export `, optional single or double quotes.
+std::map<std::string, std::string, std::less<>> parse_dotenv(std::string_view text) {
+  std::map<std::string, std::string, std::less<>> out;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    line = tokenauth::http::detail::trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.rfind("export ", 0) == 0) line = tokenauth::http::detail::trim(line.substr(7));
+    std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = tokenauth::http::detail::trim(line.substr(0, eq));
+    std::string_view value = tokenauth::http::detail::trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    else if (std::size_t hash = value.find(" #"); hash != std::string_view::npos)
+      value = tokenauth::http::detail::trim(value.substr(0, hash));
+    out[std::string(key)] = std::string(value);
+  }
+  return out;
+}
+
+// A throwaway development secret: 48 CSPRNG bytes, base64url.
+std::optional<std::string> random_secret() {
+  unsigned char bytes[48];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return std::nullopt;
+  return tokenauth::base64url::encode(
+      std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+}  // namespace
+
+std::optional<unix_seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  unix_seconds unit = 1;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      unit = 0;
+  }
+  if (unit != 0)
+    text.remove_suffix(1);
+  else
+    unit = 1;
+  auto n = parse_uint(text, 0, 10ull * 365 * 86400);
+  if (!n || *n * unit > 10ull * 365 * 86400) return std::nullopt;
+  return static_cast<unix_seconds>(*n * unit);
+}
+
+std::string format_duration(unix_seconds s) {
+  if (s != 0 && s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+std::string help_text() {
+  std::string out =
+      "tokenauth example server: JWT access tokens and rotating refresh tokens over HTTP.\n\n"
+      "usage: tokenauth-server [--flag VALUE | --flag=VALUE]...\n\n"
+      "Each flag has an environment twin (also read from ./.env); flags win over the\n"
+      "environment, which wins over .env. JWT_SECRET (>= 32 bytes) is read from the\n"
+      "environment or .env only, never from a flag.\n\n";
+  for (const auto& o : options) {
+    std::string left = "  --" + std::string(o.flag) + " " + std::string(o.arg);
+    if (left.size() < 26)
+      left.resize(26, ' ');
+    else
+      left += "\n" + std::string(26, ' ');
+    out += left + std::string(o.help) + "  [" + std::string(o.env) + "]\n";
+  }
+  out += "  --help                  this text\n";
+  return out;
+}
+
+std::string banner(const config& c, std::uint16_t port, const std::string& store_display) {
+  std::string origins;
+  for (const auto& o : c.cors_origins) origins += (origins.empty() ? "" : ", ") + o;
+  std::string out = "tokenauth-server listening on http://" + c.host + ":" + std::to_string(port) +
+                    "/ (" + std::to_string(c.threads) + " I/O threads)\n";
+  out += "  refresh store: " + store_display +
+         (c.store == "memory" ? " (sessions end on restart)" : "") + "\n";
+  out += "  users:         " + c.users + "\n";
+  out += "  CORS origins:  " + (origins.empty() ? std::string("(none)") : origins) + "\n";
+  out += "  access TTL " + format_duration(c.access_ttl) + ", refresh TTL " +
+         format_duration(c.refresh_ttl) + ", grace " + format_duration(c.refresh_grace) +
+         ", bcrypt cost " + std::to_string(c.bcrypt_cost) + "\n";
+  out += std::string("  refresh cookie: Path=/auth; HttpOnly") +
+         (c.cookie_secure ? "; Secure" : "") +
+         "; SameSite=" + std::string(tokenauth::http::to_string(c.cookie_same_site)) + "\n";
+  for (const auto& n : c.notes) out += "  warning: " + n + "\n";
+  return out;
+}
+
+config_outcome parse_config(const std::vector<std::string>& args, const env_lookup& env,
+                            std::string_view dotenv_text) {
+  config c;
+  const auto dotenv = parse_dotenv(dotenv_text);
+  auto lookup = [&](const std::string& key) -> std::optional<std::string> {
+    if (auto v = env(key); v && !v->empty()) return v;  // empty counts as unset
+    if (auto it = dotenv.find(key); it != dotenv.end()) return it->second;
+    return std::nullopt;
+  };
+  auto fail = [](std::string msg) { return config_outcome{std::nullopt, std::move(msg), 2}; };
+
+  // Environment (and .env) first, then flags on top.
+  bool store_set = false;
+  for (const auto& o : options) {
+    auto v = lookup(std::string(o.env));
+    if (!v) continue;
+    if (o.flag == "cors-origin") c.cors_origins.clear();
+    if (o.flag == "store") store_set = true;
+    if (auto err = o.apply(c, *v); !err.empty()) return fail(std::string(o.env) + ": " + err);
+  }
+  bool cors_from_flag = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--help" || a == "-h") return {std::nullopt, help_text(), 0};
+    if (a.rfind("--", 0) != 0) return fail("unexpected argument '" + args[i] + "' (see --help)");
+    a.remove_prefix(2);
+    std::size_t eq = a.find('=');
+    const option_spec* o = find_flag(a.substr(0, eq));
+    if (!o) {
+      if (a.substr(0, eq) == "jwt-secret")
+        return fail("JWT_SECRET is read from the environment or .env only, never from a flag");
+      return fail("unknown flag --" + std::string(a.substr(0, eq)) + " (see --help)");
+    }
+    std::string value;
+    if (eq != std::string_view::npos)
+      value = std::string(a.substr(eq + 1));
+    else if (i + 1 < args.size())
+      value = args[++i];
+    else
+      return fail("--" + std::string(o->flag) + " needs a value");
+    if (o->flag == "cors-origin" && !cors_from_flag) c.cors_origins.clear(), cors_from_flag = true;
+    if (o->flag == "store") store_set = true;
+    if (auto err = o->apply(c, value); !err.empty())
+      return fail("--" + std::string(o->flag) + ": " + err);
+  }
+
+  // REDIS_HOST / REDIS_PORT (the existing .env files) select Redis unless a store was named.
+  if (!store_set) {
+    if (auto host = lookup("REDIS_HOST"); host && !host->empty()) {
+      std::string url = "redis://";
+      if (auto pw = lookup("REDIS_PASSWORD"); pw && !pw->empty()) url += ":" + *pw + "@";
+      url += *host + ":" + lookup("REDIS_PORT").value_or("6379");
+      c.store = url;
+    }
+  }
+  for (const char* key : {"DB_HOST", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_DATABASE"})
+    if (lookup(key)) {
+      c.notes.push_back("DB_* settings are ignored: users live in SQLite (--users sqlite:PATH)");
+      break;
+    }
+
+  if (auto secret = lookup("JWT_SECRET"); secret && !secret->empty()) {
+    if (secret->size() < 32)
+      return fail("JWT_SECRET is " + std::to_string(secret->size()) +
+                  " bytes; HS256 needs at least 32 (e.g. `openssl rand -base64 48`)");
+    c.jwt_secret = *secret;
+  } else {
+    auto generated = random_secret();
+    if (!generated) return fail("could not generate a random JWT_SECRET (no CSPRNG)");
+    c.jwt_secret = std::move(*generated);
+    c.jwt_secret_generated = true;
+    c.notes.push_back(
+        "JWT_SECRET is not set: using a random secret, so access tokens will not survive a "
+        "restart");
+  }
+  if (c.cookie_same_site == tokenauth::http::same_site::none && !c.cookie_secure)
+    c.notes.push_back("SameSite=None without Secure: browsers will reject the refresh cookie");
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (c.threads == 0) c.threads = cores;
+  if (c.bcrypt_threads == 0) c.bcrypt_threads = cores;
+  return {std::move(c), {}, 0};
+}
+
+}  // namespace tokenauth_server

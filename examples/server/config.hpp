@@ -1,0 +1,67 @@
+// Server configuration: flags override the environment, which overrides a `.env` file in the
+// working directory, which overrides the defaults below. One table in config.cpp lists every
+// setting once (flag, environment twin, help); parse_config() is pure, so tests drive it directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenauth/clock.hpp"
+#include "tokenauth/http.hpp"
+
+namespace tokenauth_server {
+
+struct config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  unsigned threads = 0;  // 0: one per core
+  tokenauth::unix_seconds access_ttl = 15 * 60;
+  tokenauth::unix_seconds refresh_ttl = 14 * 86400;
+  tokenauth::unix_seconds refresh_grace = 5;
+  std::string store = "memory";  // memory | sqlite:PATH | redis://[:pw@]host:port[/db]
+  std::string users = "sqlite:./tokenauth-users.db";
+  std::vector<std::string> cors_origins{"http://localhost:3000"};
+  tokenauth::http::same_site cookie_same_site = tokenauth::http::same_site::none;
+  bool cookie_secure = true;
+  int bcrypt_cost = 12;
+  unsigned bcrypt_threads = 0;  // 0: one per core
+  std::size_t bcrypt_queue = 64;
+  std::size_t header_limit = 8 * 1024;
+  std::size_t body_limit = 64 * 1024;
+  unsigned read_timeout = 15;  // seconds a started request may take to arrive
+  unsigned idle_timeout = 60;  // seconds a keep-alive connection may stay silent
+  bool access_log = true;
+  std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
+  bool jwt_secret_generated = false;
+  std::vector<std::string> notes;  // warnings for the start-up banner
+};
+
+// What parse_config() decided: run with `cfg`, or print `message` and exit with `exit_code`.
+struct config_outcome {
+  std::optional<config> cfg;
+  std::string message;
+  int exit_code = 0;
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// args excludes argv[0]; dotenv is the text of ./.env (empty when there is none).
+config_outcome parse_config(const std::vector<std::string>& args, const env_lookup& env,
+                            std::string_view dotenv);
+
+// "90", "5s", "15m", "1h", "14d" -> seconds; nullopt for anything else or out of range.
+std::optional<tokenauth::unix_seconds> parse_duration(std::string_view text);
+
+std::string format_duration(tokenauth::unix_seconds seconds);
+
+std::string help_text();
+
+// The start-up banner: address, stores, CORS origins, TTLs and any warnings.
+std::string banner(const config& cfg, std::uint16_t port, const std::string& store_display);
+
+}  // namespace tokenauth_server

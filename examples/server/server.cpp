@@ -1,0 +1,293 @@
+#include "server.hpp"
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace tokenauth_server {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct shared_state {
+  const config& cfg;
+  app& application;
+  access_log& log;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};  // requests read and not yet fully answered
+};
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket&& socket, shared_state& state) : stream_(std::move(socket)), state_(state) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.header_limit));
+    parser_->body_limit(state_.cfg.body_limit);
+    stream_.expires_after(std::chrono::seconds(state_.cfg.read_timeout));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    ++state_.active;
+    started_ = clock_type::now();
+    auto& req = parser_->get();
+    request r;
+    r.method = req.method_string();
+    r.target = req.target();
+    for (const auto& f : req) {  // one pass over the fields; the first of each kind wins
+      auto set = [&](std::string_view& v) {
+        if (v.empty()) v = f.value();
+      };
+      switch (f.name()) {
+        case bhttp::field::authorization:
+          if (!r.authorization) r.authorization = f.value();
+          break;
+        case bhttp::field::host:
+          set(r.host);
+          break;
+        case bhttp::field::cookie:
+          set(r.cookie);
+          break;
+        case bhttp::field::origin:
+          set(r.origin);
+          break;
+        case bhttp::field::content_type:
+          set(r.content_type);
+          break;
+        case bhttp::field::access_control_request_method:
+          set(r.acr_method);
+          break;
+        case bhttp::field::access_control_request_headers:
+          set(r.acr_headers);
+          break;
+        default:
+          break;
+      }
+    }
+    r.body = req.body();
+    method_ = r.method;
+    path_ = request_path(r.target);
+    keep_alive_ = req.keep_alive();
+    std::optional<response> res = state_.application.handle(r, [this](response later) {
+      // On a worker thread: hand the response back to this connection's strand.
+      net::post(stream_.get_executor(), [this, later = std::move(later)]() mutable {
+        auto self = std::move(self_);
+        guard_.reset();
+        send(later);
+      });
+    });
+    if (res) return send(*res);
+    self_ = shared_from_this();  // kept alive until the worker has answered
+    guard_.emplace(stream_.get_executor());
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::body_limit ||
+        (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)) {
+      ++state_.active;
+      started_ = clock_type::now();
+      method_ = "-";
+      path_ = "-";
+      keep_alive_ = false;
+      const unsigned status = ec == bhttp::error::header_limit ? 431
+                              : ec == bhttp::error::body_limit ? 413
+                                                               : 400;
+      return send(error_response(status, status == 431   ? "Request header too large"
+                                         : status == 413 ? "Request body too large"
+                                                         : "Malformed HTTP request"));
+    }
+    close();  // end of stream, timeout, reset: nobody to answer
+  }
+
+  void send(const response& res) {
+    if (state_.stopping) keep_alive_ = false;
+    status_ = res.status;
+    out_.clear();
+    serialize(res, keep_alive_, out_);
+    stream_.expires_after(std::chrono::seconds(state_.cfg.read_timeout));
+    net::async_write(stream_, net::buffer(out_),
+                     beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started_);
+    state_.log.add(method_, path_, status_, static_cast<std::uint64_t>(micros.count()));
+    --state_.active;
+    if (ec) return close();
+    if (!keep_alive_ || state_.stopping) return linger_close();
+    read();
+  }
+
+  // Half-close, then drain what the client still sends (for a short while), so a response sent
+  // before reading the whole request is not lost to a TCP reset.
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain(0);
+  }
+
+  void drain(std::size_t total) {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this(), total](
+                                                            beast::error_code ec, std::size_t n) {
+      if (ec || total + n > (1u << 20)) return self->close();
+      self->buffer_.commit(n);
+      self->drain(total + n);
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  shared_state& state_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string out_;  // the serialized response; capacity reused across requests
+  std::string_view method_, path_;
+  unsigned status_ = 0;
+  bool keep_alive_ = false;
+  clock_type::time_point started_;
+  std::shared_ptr<session> self_;
+  std::optional<net::executor_work_guard<beast::tcp_stream::executor_type>> guard_;
+};
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(net::io_context& ioc, tcp::endpoint endpoint, shared_state& state)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void start() { accept(); }
+
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<session>(std::move(socket), state_)->start();
+    }
+    accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  shared_state& state_;
+};
+
+}  // namespace
+
+struct server::impl {
+  impl(const config& cfg, app& application, access_log& log)
+      : state{cfg, application, log},
+        ioc(static_cast<int>(cfg.threads)),
+        signals(ioc),
+        drain_timer(ioc),
+        acceptor(std::make_shared<listener>(
+            ioc, tcp::endpoint(net::ip::make_address(cfg.host), cfg.port), state)) {}
+
+  void check_drained(clock_type::time_point deadline) {
+    if (state.active == 0 || clock_type::now() >= deadline) return ioc.stop();
+    drain_timer.expires_after(std::chrono::milliseconds(10));
+    drain_timer.async_wait([this, deadline](beast::error_code) { check_drained(deadline); });
+  }
+
+  shared_state state;
+  net::io_context ioc;
+  net::signal_set signals;
+  net::steady_timer drain_timer;
+  std::shared_ptr<listener> acceptor;
+};
+
+server::server(const config& cfg, app& application, access_log& log)
+    : impl_(std::make_unique<impl>(cfg, application, log)) {
+  impl_->acceptor->start();
+}
+
+server::~server() = default;
+
+std::uint16_t server::port() const {
+  return impl_->acceptor->port();
+}
+
+void server::stop_on_signals() {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([this](beast::error_code ec, int) {
+    if (!ec) stop();
+  });
+}
+
+void server::run() {
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < impl_->state.cfg.threads; ++i)
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void server::stop() {
+  net::post(impl_->ioc, [this] {
+    if (impl_->state.stopping.exchange(true)) return;
+    beast::error_code ignored;
+    impl_->signals.cancel(ignored);
+    impl_->acceptor->close();
+    impl_->check_drained(clock_type::now() + std::chrono::seconds(10));
+  });
+}
+
+}  // namespace tokenauth_server

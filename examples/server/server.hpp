@@ -1,0 +1,40 @@
+// The HTTP/1.1 transport of the example server (Boost.Beast, in the style of the Beast
+// http_server_async example): a listener accepts, a session per connection moves bytes
+// (read -> app::handle -> write -> read) with a timeout on every read and write and the header and
+// body limits on the parser. Beast stays inside server.cpp; this header names none of it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "access_log.hpp"
+#include "app.hpp"
+#include "config.hpp"
+
+namespace tokenauth_server {
+
+class server {
+ public:
+  // Binds cfg.host:cfg.port and listens. Throws std::system_error when it cannot.
+  server(const config& cfg, app& application, access_log& log);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  std::uint16_t port() const;  // the bound port (useful with port 0)
+
+  // Stops gracefully on the first SIGINT or SIGTERM.
+  void stop_on_signals();
+
+  // Serves on cfg.threads threads (this one included) until stop() has drained.
+  void run();
+
+  // Thread-safe: stops accepting, lets requests in flight finish (at most 10 s), closes the rest.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tokenauth_server

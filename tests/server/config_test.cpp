@@ -1,0 +1,143 @@
+// The example server's configuration: precedence flags > environment > .env > defaults.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "config.hpp"
+
+using namespace tokenauth_server;
+
+namespace {
+
+const std::string secret = "0123456789abcdef0123456789abcdef";
+
+config_outcome parse(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                     std::string dotenv = {}) {
+  if (!env.count("JWT_SECRET")) env["JWT_SECRET"] = secret;
+  return parse_config(
+      args,
+      [env](const std::string& k) -> std::optional<std::string> {
+        auto it = env.find(k);
+        return it == env.end() ? std::nullopt : std::optional(it->second);
+      },
+      dotenv);
+}
+
+}  // namespace
+
+TEST_CASE("defaults match the contract") {
+  auto o = parse({});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->host == "127.0.0.1");
+  CHECK(o.cfg->port == 8080);
+  CHECK(o.cfg->threads >= 1);
+  CHECK(o.cfg->access_ttl == 900);
+  CHECK(o.cfg->refresh_ttl == 14 * 86400);
+  CHECK(o.cfg->store == "memory");
+  CHECK(o.cfg->users == "sqlite:./tokenauth-users.db");
+  CHECK(o.cfg->cors_origins == std::vector<std::string>{"http://localhost:3000"});
+  CHECK(o.cfg->cookie_same_site == tokenauth::http::same_site::none);
+  CHECK(o.cfg->cookie_secure);
+  CHECK(o.cfg->bcrypt_cost == 12);
+  CHECK(o.cfg->header_limit == 8192);
+  CHECK(o.cfg->body_limit == 65536);
+  CHECK(o.cfg->jwt_secret == secret);
+  CHECK_FALSE(o.cfg->jwt_secret_generated);
+}
+
+TEST_CASE("flags override the environment, which overrides .env") {
+  auto o = parse({"--port", "9000", "--access-ttl=5s"}, {{"PORT", "7000"}, {"REFRESH_TTL", "1h"}},
+                 "PORT=6000\nREFRESH_TTL=2h\nBCRYPT_COST=10\n# comment\nexport THREADS='3'\n");
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->port == 9000);
+  CHECK(o.cfg->access_ttl == 5);
+  CHECK(o.cfg->refresh_ttl == 3600);
+  CHECK(o.cfg->bcrypt_cost == 10);
+  CHECK(o.cfg->threads == 3);
+}
+
+TEST_CASE("durations accept seconds, minutes, hours and days") {
+  CHECK(parse_duration("90") == 90);
+  CHECK(parse_duration("5s") == 5);
+  CHECK(parse_duration("15m") == 900);
+  CHECK(parse_duration("1h") == 3600);
+  CHECK(parse_duration("14d") == 1209600);
+  CHECK_FALSE(parse_duration(""));
+  CHECK_FALSE(parse_duration("d"));
+  CHECK_FALSE(parse_duration("-5s"));
+  CHECK_FALSE(parse_duration("5w"));
+  CHECK_FALSE(parse_duration("99999999999d"));
+  CHECK(format_duration(1209600) == "14d");
+  CHECK(format_duration(900) == "15m");
+}
+
+TEST_CASE("cors origins repeat, and '*' is refused") {
+  auto o = parse({"--cors-origin", "https://a.example", "--cors-origin=https://b.example/"},
+                 {{"CORS_ORIGINS", "https://env.example"}});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->cors_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
+  auto env = parse({}, {{"CORS_ORIGINS", "https://x.example, https://y.example"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->cors_origins.size() == 2);
+  auto star = parse({"--cors-origin", "*"});
+  CHECK_FALSE(star.cfg);
+  CHECK(star.message.find("'*'") != std::string::npos);
+}
+
+TEST_CASE("JWT_SECRET: generated with a warning when absent, refused when short, never a flag") {
+  auto gen = parse({}, {{"JWT_SECRET", ""}});
+  REQUIRE(gen.cfg);
+  CHECK(gen.cfg->jwt_secret_generated);
+  CHECK(gen.cfg->jwt_secret.size() >= 32);
+  CHECK(banner(*gen.cfg, 8080, "memory").find("will not survive a restart") != std::string::npos);
+
+  auto short_secret = parse({}, {{"JWT_SECRET", "too short"}});
+  CHECK_FALSE(short_secret.cfg);
+  CHECK(short_secret.exit_code == 2);
+  CHECK(short_secret.message.find("at least 32") != std::string::npos);
+
+  auto from_dotenv = parse({}, {{"JWT_SECRET", ""}}, "JWT_SECRET=\"" + secret + "x\"\n");
+  REQUIRE(from_dotenv.cfg);  // empty in the environment: .env is used
+  CHECK(from_dotenv.cfg->jwt_secret == secret + "x");
+
+  CHECK_FALSE(parse({"--jwt-secret", secret}).cfg);
+}
+
+TEST_CASE("REDIS_HOST and REDIS_PORT select Redis unless a store is named") {
+  auto o = parse({}, {}, "REDIS_HOST=10.0.0.5\nREDIS_PORT=6380\n");
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->store == "redis://10.0.0.5:6380");
+  auto named = parse({"--store", "memory"}, {{"REDIS_HOST", "h"}});
+  REQUIRE(named.cfg);
+  CHECK(named.cfg->store == "memory");
+}
+
+TEST_CASE("bad values and unknown flags give a clear message and exit code 2") {
+  for (auto args : std::vector<std::vector<std::string>>{{"--port", "70000"},
+                                                         {"--access-ttl", "soon"},
+                                                         {"--store", "mysql://x"},
+                                                         {"--cookie-samesite", "sometimes"},
+                                                         {"--bcrypt-cost", "3"},
+                                                         {"--nope", "1"},
+                                                         {"--port"},
+                                                         {"stray"}}) {
+    auto o = parse(args);
+    CHECK_FALSE(o.cfg);
+    CHECK(o.exit_code == 2);
+    CHECK_FALSE(o.message.empty());
+  }
+  auto bad_env = parse({}, {{"PORT", "x"}});
+  CHECK_FALSE(bad_env.cfg);
+  CHECK(bad_env.message.rfind("PORT:", 0) == 0);
+}
+
+TEST_CASE("--help lists every flag with its environment twin") {
+  auto o = parse({"--help"});
+  CHECK_FALSE(o.cfg);
+  CHECK(o.exit_code == 0);
+  for (const char* s :
+       {"--host", "--port", "--threads", "--access-ttl", "--refresh-ttl", "--refresh-grace",
+        "--store", "--users", "--cors-origin", "--cookie-samesite", "--cookie-secure",
+        "--bcrypt-cost", "[PORT]", "JWT_SECRET"})
+    CHECK(o.message.find(s) != std::string::npos);
+}
