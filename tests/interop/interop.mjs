@@ -50,14 +50,16 @@ const user = { id: '1', nick: 'tester "q" \\ / \t', name: 'Zoë 김 🙂' };
 function tool(args, input) {
   const r = spawnSync(toolPath, args, { input, encoding: 'utf8' });
   if (r.error) throw r.error;
-  if (r.status === 2) throw new Error(`jwt_tool ${args[0]} failed: ${r.stderr.trim()}`);
+  if (r.status !== 0 && r.status !== 1) {  // 2: usage or exception; null: killed by a signal
+    throw new Error(`jwt_tool ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
+  }
   return { status: r.status, out: r.stdout.trim() };
 }
-const secretArgs = (s, kid) => (kid ? [s, '--kid', kid] : [s]);
+const keyArgs = (kid) => (kid ? [secret, '--kid', kid] : [secret]);
 const toolSign = (claims, kid, signNow = now) =>
-  tool(['sign', ...secretArgs(secret, kid), '--now', String(signNow), '--ttl', String(ttl)],
+  tool(['sign', ...keyArgs(kid), '--now', String(signNow), '--ttl', String(ttl)],
        JSON.stringify(claims)).out;
-const toolVerify = (token, kid) => tool(['verify', ...secretArgs(secret, kid)], token);
+const toolVerify = (token, kid) => tool(['verify', ...keyArgs(kid)], token);
 
 // Deep equality; object member order does not count (assert on Object.keys for that).
 function assertEqual(actual, expected, what) {
