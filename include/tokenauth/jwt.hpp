@@ -151,7 +151,7 @@ class claim_set {
 struct signer_options {
   unix_seconds ttl = 900;  // exp = iat + ttl
   clock_fn clock = system_clock_now;
-  std::string kid;  // written to the header when not empty
+  std::string kid{};  // written to the header when not empty
 };
 
 class signer {
@@ -298,9 +298,9 @@ using verify_result = result<claims>;
 struct verify_options {
   unix_seconds leeway = 0;  // seconds of clock skew allowed for exp and nbf
   bool require_exp = true;
-  std::optional<std::string> issuer;
-  std::vector<std::string> audience;  // when not empty, the token's aud must contain one of these
-  std::optional<std::string> subject;
+  std::optional<std::string> issuer{};
+  std::vector<std::string> audience{};  // when not empty, the token's aud must contain one of these
+  std::optional<std::string> subject{};
   std::vector<algorithm> algorithms{algorithm::hs256};
   std::size_t max_token_size = 8192;
   clock_fn clock = system_clock_now;
