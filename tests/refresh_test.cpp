@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <memory>
 #include <set>
@@ -185,4 +188,39 @@ TEST_CASE("tokens from the real CSPRNG do not repeat") {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) seen.insert(svc.issue("alice")->token);
   CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("openssl_random: a forked child never repeats the parent's buffered bytes") {
+  unsigned char warm[32];
+  REQUIRE(openssl_random(warm, sizeof warm));  // fills this thread's buffer
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    unsigned char child[32];
+    const bool ok = openssl_random(child, sizeof child);
+    const ssize_t w = ok ? write(fds[1], child, sizeof child) : -1;
+    _exit(w == static_cast<ssize_t>(sizeof child) ? 0 : 1);
+  }
+  unsigned char parent[32], child[32];
+  REQUIRE(openssl_random(parent, sizeof parent));
+  REQUIRE(read(fds[0], child, sizeof child) == static_cast<ssize_t>(sizeof child));
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  close(fds[0]);
+  close(fds[1]);
+  CHECK(WIFEXITED(status));
+  CHECK(std::memcmp(parent, child, sizeof child) != 0);
+}
+
+TEST_CASE("openssl_random: requests of every size are served, never repeating") {
+  std::set<std::string> seen;
+  for (std::size_t n : {1u, 16u, 32u, 1000u, 1024u, 1025u, 5000u}) {
+    for (int i = 0; i < 20; ++i) {
+      std::string buf(n, '\0');
+      REQUIRE(openssl_random(reinterpret_cast<unsigned char*>(buf.data()), n));
+      if (n >= 16) CHECK(seen.insert(buf).second);
+    }
+  }
 }

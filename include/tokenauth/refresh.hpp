@@ -4,10 +4,14 @@
 // Errors are values (result / error_code); garbage input is refresh_token_unknown, never a throw.
 #pragma once
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,8 +33,41 @@ namespace tokenauth {
 // Fills n bytes with CSPRNG output; returns false on failure.
 using random_fn = std::function<bool(unsigned char* out, std::size_t n)>;
 
+namespace detail {
+
+// Bumped in a forked child, so the child never hands out bytes its parent also buffered.
+inline std::atomic<unsigned>& fork_generation() noexcept {
+  static std::atomic<unsigned> generation{0};
+  return generation;
+}
+
+}  // namespace detail
+
+// OpenSSL RAND_bytes, drawn 4 KiB at a time per thread: each RAND_bytes call costs ~1 us of DRBG
+// overhead whatever its size, the largest single cost of a rotation otherwise. Bytes handed out
+// are wiped from the buffer; a fork discards the child's copy.
 inline bool openssl_random(unsigned char* out, std::size_t n) noexcept {
-  return RAND_bytes(out, static_cast<int>(n)) == 1;
+  struct pool {
+    unsigned char bytes[4096];
+    std::size_t used = sizeof bytes;
+    unsigned generation = 0;
+    ~pool() { OPENSSL_cleanse(bytes, sizeof bytes); }
+  };
+  static const bool registered = [] {
+    return pthread_atfork(nullptr, nullptr, [] { ++detail::fork_generation(); }) == 0;
+  }();
+  thread_local pool p;
+  const unsigned generation = detail::fork_generation().load(std::memory_order_relaxed);
+  if (!registered || n > sizeof p.bytes / 4) return RAND_bytes(out, static_cast<int>(n)) == 1;
+  if (p.generation != generation || sizeof p.bytes - p.used < n) {
+    if (RAND_bytes(p.bytes, sizeof p.bytes) != 1) return false;
+    p.used = 0;
+    p.generation = generation;
+  }
+  std::memcpy(out, p.bytes + p.used, n);
+  OPENSSL_cleanse(p.bytes + p.used, n);
+  p.used += n;
+  return true;
 }
 
 struct refresh_options {

@@ -121,6 +121,9 @@ namespace detail {
 struct evp_md_deleter {
   void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
 };
+struct evp_md_ctx_deleter {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
 
 // SHA-256 fetched once (explicit fetch avoids a provider lookup per digest).
 inline const EVP_MD* sha256_md() {
@@ -129,11 +132,15 @@ inline const EVP_MD* sha256_md() {
   return md.get();
 }
 
+// One reusable context per thread: a rotation hashes twice, and a fresh context per digest costs
+// more than hashing an 80-byte token.
 inline token_digest sha256(std::string_view data) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, evp_md_ctx_deleter> ctx{EVP_MD_CTX_new()};
   token_digest out{};
   unsigned int n = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &n, sha256_md(), nullptr) != 1 ||
-      n != out.size())
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &n) != 1 || n != out.size())
     throw std::runtime_error("tokenauth: SHA-256 failed");
   return out;
 }
