@@ -93,6 +93,9 @@ bool same_values(const json& a, const json& b) {
 // The differential check. Returns a description of a disagreement, or "".
 std::string disagreement(std::string_view text) {
   const bool bom = text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF";
+  // A raw NUL byte is never valid JSON, but nlohmann reads it as the end of its input.
+  if (text.find('\0') != std::string_view::npos)
+    return scan(text).error == errc{} ? "accepted a raw NUL" : "";
   json dom;
   bool nlohmann_object = false;
   try {
@@ -178,6 +181,7 @@ TEST_CASE("hand-picked JSON texts: scanner and nlohmann agree") {
                            "   ",
                            "{\"a\":1,\"a\":2}",
                            "{\"a\":{\"x\":1,\"x\":2}}",
+                           "{\"a\":1,\"a\"{\"me\",\"iat\":1}",
                            "{\"\":0}",
                            "{\"a\":\"\\\"\"}",
                            "{\"a\":\"unterminated}",
@@ -187,6 +191,11 @@ TEST_CASE("hand-picked JSON texts: scanner and nlohmann agree") {
     INFO(text);
     CHECK(disagreement(text) == "");
   }
+}
+
+TEST_CASE("a raw NUL byte is rejected (nlohmann would stop reading there)") {
+  CHECK(disagreement(std::string("{\"a\":1}\0garbage", 15)) == "");
+  CHECK(scan(std::string("{\"a\":1}\0", 8)).error == errc::invalid_token);
 }
 
 TEST_CASE("deep nesting is scanned without recursion") {

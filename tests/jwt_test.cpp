@@ -288,6 +288,11 @@ TEST_CASE("NumericDate as integer, unsigned, fractional, exponent; never a strin
   CHECK(r->exp() == 1700000100);
   CHECK(r->iat() == 1600000000);
   CHECK(r->nbf() == 0);
+  // Beyond the int64 range the getters saturate (found by fuzz_verify).
+  const auto huge = verifier(key, o).verify(craft(hs256, R"({"exp":2.4e24,"iat":-1e300})"));
+  REQUIRE(huge);
+  CHECK(huge->exp() == std::numeric_limits<std::int64_t>::max());
+  CHECK(huge->iat() == std::numeric_limits<std::int64_t>::min());
 }
 
 TEST_CASE("exp is required by default, optional when configured") {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -259,8 +260,12 @@ class claims {
     const std::string_view raw(payload_.data() + s.offset, s.size);
     return s.escaped ? detail::json_unescape(raw) : std::string(raw);
   }
+  // Floor of a NumericDate, saturated to the int64 range (a double may exceed it).
   static std::optional<std::int64_t> whole_seconds(std::optional<double> v) {
     if (!v) return std::nullopt;
+    constexpr double limit = 9.2e18;  // just inside ±2^63
+    if (*v >= limit) return std::numeric_limits<std::int64_t>::max();
+    if (*v <= -limit) return std::numeric_limits<std::int64_t>::min();
     return static_cast<std::int64_t>(std::floor(*v));
   }
 

@@ -186,7 +186,7 @@ class json_scanner {
       json_value key;
       skip_ws();
       if (p_ == end_ || *p_ != '"' || !scan_string(key)) return fail(errc::invalid_token);
-      if (is_duplicate(key)) return fail(errc::duplicate_claim);
+      duplicate_ = duplicate_ || is_duplicate(key);  // reported once the text proved valid JSON
       skip_ws();
       if (p_ == end_ || *p_ != ':') return fail(errc::invalid_token);
       ++p_;
@@ -208,7 +208,8 @@ class json_scanner {
  private:
   errc finish() {
     skip_ws();
-    return p_ == end_ ? errc{} : fail(errc::invalid_token);
+    if (p_ != end_) return fail(errc::invalid_token);
+    return duplicate_ ? errc::duplicate_claim : errc{};
   }
   errc fail(errc e) const noexcept { return bad_utf8_ ? errc::invalid_utf8 : e; }
 
@@ -442,6 +443,7 @@ class json_scanner {
   const char* p_;
   const char* end_;
   bool bad_utf8_ = false;
+  bool duplicate_ = false;
   bool slow_ = false;
   std::array<std::string_view, 16> seen_{};
   std::size_t seen_count_ = 0;
