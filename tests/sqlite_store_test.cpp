@@ -164,3 +164,39 @@ TEST_CASE("sqlite_store: a locked database is store_unavailable, then works agai
   REQUIRE(sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
   CHECK(contract::must_rotate(svc, token) != token);  // nothing was half-applied
 }
+
+TEST_CASE("sqlite_store: rows of ended families are deleted once their retention is over") {
+  temp_dir dir;
+  const std::string db = dir.file("x.db");
+  contract::manual_clock clock;
+  refresh_options o = contract::options(clock);
+  o.token_ttl = 100;
+  const refresh_service svc(std::make_shared<sqlite_store>(db), o);
+  const std::string old = contract::must_rotate(svc, contract::must_issue(svc, "alice"));
+  REQUIRE_FALSE(svc.revoke_family(svc.issue("bob")->family_id));
+  const auto count = [&](const char* table) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, sqlite3_close);
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = std::string("SELECT count(*) FROM ") + table;
+    REQUIRE(sqlite3_prepare_v2(raw, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(st, sqlite3_finalize);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    return sqlite3_column_int(st, 0);
+  };
+  CHECK(count("families") == 2);
+  CHECK(count("tokens") == 3);
+  // Alice's family ended at +100 and is kept until +100 + retention; Bob's was revoked at +0
+  // and is kept until +retention.
+  clock.advance(100 + expired_record_retention - 1);
+  CHECK(contract::rotate_error(svc, old) == errc::refresh_token_expired);
+  REQUIRE(svc.issue("carol"));
+  CHECK(count("families") == 2);  // alice, carol
+  CHECK(count("tokens") == 3);
+  clock.advance(1);  // retention over: the next write sweeps both, tokens with them
+  REQUIRE(svc.issue("carol"));
+  CHECK(count("families") == 2);
+  CHECK(count("tokens") == 2);
+  CHECK(contract::rotate_error(svc, old) == errc::refresh_token_unknown);
+}

@@ -45,7 +45,7 @@ inline constexpr unix_seconds expired_record_retention = 86400;
 
 // store::create_family input: a new family with its first token (generation 0).
 struct new_family {
-  std::string_view family_id;
+  std::string_view family_id;  // begins with detail::user_tag(user_id)
   std::string_view user_id;
   token_digest digest;
   unix_seconds now;
