@@ -305,7 +305,8 @@ struct redis_store::impl {
     return key(family.substr(0, family_tag_size), kind, family);
   }
 
-  // A connection lent to one call. ok() false: the pool is exhausted or Redis is unreachable.
+  // A connection lent to one call; get() is null when the pool stayed exhausted for the command
+  // timeout or Redis could not be reached.
   class lease {
    public:
     explicit lease(impl& p) : p_(p) { c_ = p_.acquire(); }
