@@ -1,9 +1,7 @@
-// refresh_store in Redis (link tokenauth::redis; hiredis). Every operation is ONE Lua script
-// (EVALSHA, EVAL on NOSCRIPT): one round trip, atomic across any number of servers sharing the
-// Redis. All keys of a user share one hash tag (Cluster-safe) and carry a TTL. Thread-safe: a
-// connection pool. Never throws because Redis is down: calls return errc::store_unavailable
-// within the connect/command timeouts and broken connections are replaced on the next call.
-// Key layout and guarantees: docs/refresh-tokens.md.
+// refresh_store in Redis (tokenauth::redis): one Lua script per call, atomic across any number of
+// servers; every key has a TTL; a thread-safe connection pool that reconnects by itself. Redis
+// being down never throws: calls return store_unavailable within the timeouts. See
+// docs/refresh-tokens.md.
 #pragma once
 
 #include <chrono>

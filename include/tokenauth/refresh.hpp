@@ -1,7 +1,6 @@
-// Rotating refresh tokens with reuse detection (RFC 9700 §4.14; REFERENCES R1–R9) over a
-// refresh_store. A token is "rt1.<family id>.<43 chars: 256 CSPRNG bits>"; stores see only its
-// SHA-256. refresh_service is immutable and thread-safe; each rotation is one atomic store call.
-// Errors are values (result / error_code); garbage input is refresh_token_unknown, never a throw.
+// Rotating refresh tokens with reuse detection (RFC 9700 §4.14, REFERENCES R1–R9) over a
+// refresh_store. refresh_service is immutable and thread-safe; each rotation is one atomic store
+// call; errors are values, and garbage input is refresh_token_unknown, never a throw.
 #pragma once
 
 #include <openssl/crypto.h>

@@ -1,8 +1,6 @@
-// refresh_store in an SQLite file (link tokenauth::sqlite). Schema created and versioned on open
-// (PRAGMA user_version), WAL mode, busy timeout; every write is one BEGIN IMMEDIATE transaction, so
-// any number of connections and processes on one file stay consistent. Thread-safe (one
-// connection behind a mutex). SQLITE_BUSY after the timeout, or any other SQLite error, is
-// errc::store_unavailable; nothing is half-applied.
+// refresh_store in an SQLite file (tokenauth::sqlite): versioned schema, WAL, one BEGIN IMMEDIATE
+// transaction per call, so connections and processes sharing a file stay consistent. Thread-safe;
+// any SQLite failure (busy past the timeout, read-only, I/O) is store_unavailable, rolled back.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,6 @@
-// The refresh-token store interface: what refresh_service asks of memory, SQLite and Redis.
-// Every method is ONE atomic operation in the backend (mutex, transaction or Lua script), so N
-// servers sharing a store can never interleave the read and the write of one decision. Stores hold
-// only SHA-256 digests of tokens. Errors are values: store_unavailable when the backend fails.
+// The refresh_store interface behind refresh_service (memory, SQLite, Redis). Each method is ONE
+// atomic operation in its backend, so servers sharing a store never interleave a decision; stores
+// hold only SHA-256 digests of tokens; backend failures are errc::store_unavailable values.
 #pragma once
 
 #include <openssl/evp.h>
