@@ -35,45 +35,43 @@ namespace detail {
 // would otherwise produce a token no verifier accepts.
 inline void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t run = i;  // printable ASCII other than '"' and '\\' is copied as one run
+    while (run < s.size() && bytes[run] >= 0x20 && bytes[run] < 0x80 && bytes[run] != '"' &&
+           bytes[run] != '\\')
+      ++run;
+    out.append(s.data() + i, run - i);
+    if ((i = run) == s.size()) break;
+    const unsigned char c = bytes[i];
     if (c >= 0x80) {
-      // Validate the sequence by scanning it as a one-character JSON string body.
-      std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-      n = std::min(n, s.size() - i);
-      std::string quoted = "{\"\":\"" + std::string(s.substr(i, n)) + "\"}";
-      if (json_scanner(quoted).scan_object([](const json_value&, const json_value&) {}) != errc{})
-        throw std::invalid_argument("tokenauth: claim is not valid UTF-8");
+      const std::size_t n = utf8_sequence_length(bytes + i, s.size() - i);
+      if (n == 0) throw std::invalid_argument("tokenauth: claim is not valid UTF-8");
       out.append(s.data() + i, n);
       i += n;
       continue;
     }
+    out += '\\';
     switch (c) {
       case '"':
-        out += "\\\"";
-        break;
       case '\\':
-        out += "\\\\";
+        out += static_cast<char>(c);
         break;
       case '\n':
-        out += "\\n";
+        out += 'n';
         break;
       case '\r':
-        out += "\\r";
+        out += 'r';
         break;
       case '\t':
-        out += "\\t";
+        out += 't';
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+        out += "u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
     }
     ++i;
   }

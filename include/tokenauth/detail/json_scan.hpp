@@ -26,6 +26,23 @@ struct json_value {
   bool escaped = false;  // strings only: raw contains backslash escapes
 };
 
+// Length of the well-formed multi-byte UTF-8 sequence at s (RFC 3629 §4: no overlongs, no
+// surrogates, at most U+10FFFF), or 0. `left` bytes are readable.
+inline std::size_t utf8_sequence_length(const unsigned char* s, std::size_t left) noexcept {
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
+    return i < left && s[i] >= lo && s[i] <= hi;
+  };
+  const unsigned char c = s[0];
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
 // Appends the code point as UTF-8.
 inline void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
@@ -393,29 +410,9 @@ class json_scanner {
     return true;
   }
 
-  // One multi-byte UTF-8 sequence (RFC 3629 §4): no overlongs, no surrogates, <= U+10FFFF.
   bool scan_utf8() noexcept {
-    const auto* s = reinterpret_cast<const unsigned char*>(p_);
-    const std::ptrdiff_t left = end_ - p_;
-    auto cont = [&](int i, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
-      return i < left && s[i] >= lo && s[i] <= hi;
-    };
-    const unsigned char c = s[0];
-    int n = 0;
-    if (c >= 0xc2 && c <= 0xdf)
-      n = cont(1) ? 2 : 0;
-    else if (c == 0xe0)
-      n = cont(1, 0xa0) && cont(2) ? 3 : 0;
-    else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-      n = cont(1) && cont(2) ? 3 : 0;
-    else if (c == 0xed)
-      n = cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-    else if (c == 0xf0)
-      n = cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-    else if (c >= 0xf1 && c <= 0xf3)
-      n = cont(1) && cont(2) && cont(3) ? 4 : 0;
-    else if (c == 0xf4)
-      n = cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+    const std::size_t n = utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_),
+                                               static_cast<std::size_t>(end_ - p_));
     p_ += n;
     return n != 0;
   }
