@@ -32,7 +32,9 @@ struct app::services {
   http::cookie_options cookie;
   std::string dummy_hash;  // hashed for unknown emails so they cost as much as a wrong password
   std::string page_csp;
-  worker_pool pool;  // last member: destroyed first, while the rest is still alive
+  // Last members: destroyed first, while the rest is still alive.
+  worker_pool password_pool;
+  std::unique_ptr<worker_pool> store_pool;  // null: store calls run on the I/O thread
 };
 
 namespace {
@@ -274,22 +276,26 @@ response demo_page(const request&, services& s) {
   return r;
 }
 
+// Where a route runs: CPU-only routes on the I/O thread; routes that wait on the refresh store on
+// the store pool (so a slow Redis never stalls other connections); bcrypt on the password pool.
+enum class runs_on { io, store, password };
+
 struct route {
   std::string_view method;
   std::string_view path;
   response (*fn)(const request&, services&);
-  bool hashes_passwords;  // runs on the worker pool
-  bool uses_cookie;       // reads the refresh cookie: only from allowed or same origins
+  runs_on where;
+  bool uses_cookie;  // reads the refresh cookie: only from allowed or same origins
 };
 
 const route routes[] = {
-    {"GET", "/", demo_page, false, false},
-    {"POST", "/auth/join", join, true, false},
-    {"POST", "/auth/login", login, true, false},
-    {"POST", "/auth/reissuance", reissue, false, true},
-    {"POST", "/auth/logout", logout, false, true},
-    {"GET", "/getuser", get_user, false, false},
-    {"GET", "/getnumber", get_number, false, false},
+    {"GET", "/", demo_page, runs_on::io, false},
+    {"POST", "/auth/join", join, runs_on::password, false},
+    {"POST", "/auth/login", login, runs_on::password, false},
+    {"POST", "/auth/reissuance", reissue, runs_on::store, true},
+    {"POST", "/auth/logout", logout, runs_on::store, true},
+    {"GET", "/getuser", get_user, runs_on::io, false},
+    {"GET", "/getnumber", get_number, runs_on::io, false},
 };
 
 // The request with its own copies, for routes that finish on another thread.
@@ -393,13 +399,18 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
                                std::move(cookie),
                                std::move(*dummy),
                                page_csp(),
-                               {cfg.bcrypt_threads, cfg.bcrypt_queue}});
+                               {cfg.bcrypt_threads, cfg.bcrypt_queue, /*low_priority=*/true},
+                               nullptr});
+  if (cfg.store_threads > 0)
+    services_->store_pool =
+        std::make_unique<worker_pool>(cfg.store_threads, cfg.store_queue, /*low_priority=*/false);
 }
 
 app::~app() = default;
 
 void app::stop_workers() {
-  services_->pool.stop();
+  services_->password_pool.stop();
+  if (services_->store_pool) services_->store_pool->stop();
 }
 
 std::optional<response> app::handle(const request& req, const resume_fn& resume) {
@@ -414,11 +425,14 @@ std::optional<response> app::handle(const request& req, const resume_fn& resume)
       if (rt.uses_cookie && !req.origin.empty() && !allowed_origin(s, req.origin) &&
           !same_origin(req))
         return error_response(403, "Origin not allowed");
-      if (!rt.hashes_passwords) return run_route(rt, req, s);
+      worker_pool* pool = rt.where == runs_on::password ? &s.password_pool
+                          : rt.where == runs_on::store  ? s.store_pool.get()
+                                                        : nullptr;
+      if (!pool) return run_route(rt, req, s);
       auto job = [&rt, &s, owned = owned_request(req), resume] {
         resume(run_route(rt, owned.view(), s));
       };
-      if (s.pool.try_post(std::move(job))) return std::nullopt;
+      if (pool->try_post(std::move(job))) return std::nullopt;
       response r = error_response(503, "Server busy, try again");
       r.headers.emplace_back("Retry-After", "1");
       add_cors(s, req, r);

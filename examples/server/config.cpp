@@ -153,6 +153,12 @@ const option_spec options[] = {
      [](config& c, const std::string& v) {
        return set_uint(c.bcrypt_queue, v, 1, 100000, "bcrypt-queue");
      }},
+    {"store-threads", "STORE_THREADS", "N",
+     "threads that wait on the refresh store; 0 = on the I/O threads (default 8; memory: 0)",
+     [](config& c, const std::string& v) {
+       c.store_threads_set = true;
+       return set_uint(c.store_threads, v, 0, 256, "store-threads");
+     }},
     {"header-limit", "HEADER_LIMIT", "BYTES", "largest request header, else 431 (default 8192)",
      [](config& c, const std::string& v) {
        return set_uint(c.header_limit, v, 1024, 1 << 20, "header-limit");
@@ -161,13 +167,10 @@ const option_spec options[] = {
      [](config& c, const std::string& v) {
        return set_uint(c.body_limit, v, 1024, 64 << 20, "body-limit");
      }},
-    {"read-timeout", "READ_TIMEOUT", "SECONDS", "time a request may take to arrive (default 15)",
+    {"read-timeout", "READ_TIMEOUT", "SECONDS",
+     "time a request (or a keep-alive wait) may take to arrive (default 15)",
      [](config& c, const std::string& v) {
        return set_uint(c.read_timeout, v, 1, 3600, "read-timeout");
-     }},
-    {"idle-timeout", "IDLE_TIMEOUT", "SECONDS", "keep-alive idle time before close (default 60)",
-     [](config& c, const std::string& v) {
-       return set_uint(c.idle_timeout, v, 1, 3600, "idle-timeout");
      }},
     {"access-log", "ACCESS_LOG", "true|false", "one line per request on stdout (default true)",
      [](config& c, const std::string& v) -> std::string {
@@ -372,6 +375,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (c.threads == 0) c.threads = cores;
   if (c.bcrypt_threads == 0) c.bcrypt_threads = cores;
+  if (!c.store_threads_set && c.store != "memory") c.store_threads = 8;
   return {std::move(c), {}, 0};
 }
 

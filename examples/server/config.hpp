@@ -31,10 +31,12 @@ struct config {
   int bcrypt_cost = 12;
   unsigned bcrypt_threads = 0;  // 0: one per core
   std::size_t bcrypt_queue = 64;
+  unsigned store_threads = 0;  // threads for refresh store calls; 0: on the I/O threads
+  bool store_threads_set = false;  // else 8 for SQLite and Redis, 0 for memory
+  std::size_t store_queue = 4096;
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 64 * 1024;
-  unsigned read_timeout = 15;  // seconds a started request may take to arrive
-  unsigned idle_timeout = 60;  // seconds a keep-alive connection may stay silent
+  unsigned read_timeout = 15;  // seconds a request may take to arrive, idle wait included
   bool access_log = true;
   std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
   bool jwt_secret_generated = false;

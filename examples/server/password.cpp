@@ -10,8 +10,10 @@
 
 namespace tokenauth_server {
 
-worker_pool::worker_pool(unsigned threads, std::size_t max_queue) : max_queue_(max_queue) {
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+worker_pool::worker_pool(unsigned threads, std::size_t max_queue, bool low_priority)
+    : max_queue_(max_queue) {
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this, low_priority] { run(low_priority); });
 }
 
 worker_pool::~worker_pool() {
@@ -38,9 +40,9 @@ bool worker_pool::try_post(std::function<void()> job) {
   return true;
 }
 
-void worker_pool::run() {
+void worker_pool::run(bool low_priority) {
   // Lowest CPU priority for this thread only (Linux: nice applies per thread id).
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  if (low_priority) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
   for (;;) {
     std::function<void()> job;
     {

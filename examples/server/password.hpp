@@ -17,10 +17,11 @@
 
 namespace tokenauth_server {
 
-// A fixed set of threads and a queue of at most max_queue waiting jobs.
+// A fixed set of threads and a queue of at most max_queue waiting jobs. low_priority threads run
+// at nice 19, for CPU-heavy work that must yield to request handling.
 class worker_pool {
  public:
-  worker_pool(unsigned threads, std::size_t max_queue);
+  worker_pool(unsigned threads, std::size_t max_queue, bool low_priority = false);
   ~worker_pool();  // stop()
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
@@ -32,7 +33,7 @@ class worker_pool {
   void stop();
 
  private:
-  void run();
+  void run(bool low_priority);
 
   std::mutex mutex_;
   std::condition_variable wake_;

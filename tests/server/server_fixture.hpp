@@ -65,8 +65,9 @@ class fixture {
     server_.emplace(cfg_, *app_, *log_);
     runner_ = std::thread([this] { server_->run(); });
   }
+  // Redis runs put store calls on the store pool (as the server does by default); memory inline.
   explicit fixture(const std::string& kind, config cfg = test_config())
-      : fixture(make_store(kind), std::move(cfg)) {}
+      : fixture(make_store(kind), with_store_threads(std::move(cfg), kind == "memory" ? 0 : 2)) {}
 
   ~fixture() {
     server_->stop();
@@ -88,6 +89,11 @@ class fixture {
   }
 
  private:
+  static config with_store_threads(config c, unsigned n) {
+    c.store_threads = n;
+    return c;
+  }
+
   static std::atomic<int>& counter() {
     static std::atomic<int> n{0};
     return n;

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Load benchmark of the example server (issue 4 §9), with wrk on core 0 and the server on core 1:
+#   1. GET /getnumber with a valid token (memory store), 64 connections; server peak RSS
+#   2. POST /auth/reissuance on a Redis store, one refresh session per in-flight request, each
+#      carrying its rotated cookie forward (redis-server shares core 0 with wrk)
+#   3. GET /getnumber latency while a bcrypt-cost-12 login flood runs
+# Usage: benchmarks/load.sh [seconds per run, default 10]. Builds Release into build/release.
+# Knobs: SKIP_GETNUMBER=1, REISSUE_THREADS="1 2" (I/O threads to try), REDIS_CPU=0.
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib/common.sh"
+cd "$repo_root"
+
+duration=${1:-10}
+ensure_packages "${base_packages[@]}" wrk redis-server curl
+mkdir -p build
+configure_and_build build/release -DCMAKE_BUILD_TYPE=Release -DTOKENAUTH_BUILD_TESTS=OFF \
+  -DTOKENAUTH_BUILD_EXAMPLES=ON >/dev/null
+bin=$repo_root/build/release/examples/server/tokenauth-server
+
+work=$(mktemp -d /tmp/tokenauth-load-XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export JWT_SECRET=load-benchmark-secret-0123456789abcdef
+
+# start_server NAME ARGS...: starts the server pinned to core 1, waits until it answers.
+start_server() {
+  local name=$1
+  shift
+  port=$(free_port)
+  (cd "$work" && exec taskset -c 1 "$bin" --port "$port" --users "sqlite:$work/$name-users.db" "$@" \
+    >"$work/$name.log" 2>&1) &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/getnumber" && return 0
+    sleep 0.1
+  done
+  echo "server did not start:" >&2
+  cat "$work/$name.log" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+}
+
+# login EMAIL: prints the Set-Cookie refresh token and the access token (two lines).
+join_and_login() {
+  local email=$1
+  curl -s -o /dev/null -X POST "http://127.0.0.1:$port/auth/join" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"nick\":\"${email%@*}\",\"password\":\"load-test-pw\",\"name\":\"Load\"}"
+}
+login() {
+  curl -s -D "$work/headers" -X POST "http://127.0.0.1:$port/auth/login" \
+    -H 'Content-Type: application/json' -d "{\"email\":\"$1\",\"password\":\"load-test-pw\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["accessToken"])'
+  sed -n 's/^Set-Cookie: refreshToken=\([^;]*\);.*/\1/p' "$work/headers"
+}
+
+# wrk_run NAME wrk-args...: runs wrk pinned to core 0, keeps its output, prints req/s and p99.
+wrk_run() {
+  local name=$1
+  shift
+  taskset -c 0 wrk -t1 -c64 -d"${duration}s" --latency "$@" >"$work/$name.wrk"
+  summarize "$name"
+}
+summarize() {
+  local rps p99 non2xx
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$1.wrk")
+  printf '%-34s %12s req/s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p99" "${non2xx:-0}"
+}
+
+if [ -z "${SKIP_GETNUMBER:-}" ]; then
+log "1. GET /getnumber, memory store, 1 I/O thread, access log on"
+start_server getnumber --threads 1 --access-ttl 1h --bcrypt-cost 4
+join_and_login bench@example.com
+token=$(login bench@example.com | sed -n 1p)
+taskset -c 0 wrk -t1 -c64 -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber" >/dev/null
+wrk_run getnumber -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+printf '%-34s %12s MiB peak RSS (VmHWM)\n' "server RSS" "$(awk -v k="$rss_kib" 'BEGIN {printf "%.1f", k/1024}')"
+stop_server
+fi
+
+log "2. POST /auth/reissuance, Redis store (redis-server on core 0 beside wrk), 80 rotating sessions"
+redis_port=$(free_port)
+taskset -c "${REDIS_CPU:-0}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" --daemonize no &
+pids+=("$!")
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# 1 I/O thread; Redis calls wait on the store pool (8 threads by default).
+for threads in ${REISSUE_THREADS:-1}; do
+  start_server "reissue-t$threads" --threads "$threads" --store "redis://127.0.0.1:$redis_port" \
+    --access-ttl 1h --bcrypt-cost 4 --bcrypt-queue 1000
+  join_and_login rot@example.com
+  sessions=$work/sessions
+  login rot@example.com | sed -n 1p >"$sessions"
+  for _ in $(seq 80); do login rot@example.com | sed -n 2p; done >>"$sessions"
+  cat > "$work/reissue.lua" <<'EOF'
+-- One refresh session per in-flight request, each carrying its rotated cookie forward: request()
+-- takes a free session, response() puts it back with the new cookie (keyed by the family id, the
+-- middle of the token). More sessions than connections, so one is always free.
+-- args: a file whose first line is an access token, then one refresh token per line.
+local sessions, free, bearer = {}, {}, nil
+function init(args)
+  local f = assert(io.open(args[1]))
+  bearer = f:read("*l")
+  for line in f:lines() do
+    local family = line:match("^rt1%.([^.]+)%.")
+    if family then sessions[family] = line; free[#free + 1] = family end
+  end
+  f:close()
+end
+function request()
+  local family = table.remove(free, 1)
+  local headers = { ["Authorization"] = "Bearer " .. bearer }
+  if family then headers["Cookie"] = "refreshToken=" .. sessions[family] end
+  return wrk.format("POST", "/auth/reissuance", headers)
+end
+function response(status, headers, body)
+  local token = (headers["Set-Cookie"] or ""):match("^refreshToken=([^;]+)")
+  local family = token and token:match("^rt1%.([^.]+)%.")
+  if family then sessions[family] = token; free[#free + 1] = family end
+end
+EOF
+  wrk_run "reissuance-redis-threads$threads" -s "$work/reissue.lua" \
+    "http://127.0.0.1:$port/auth/reissuance" -- "$sessions"
+  stop_server
+done
+
+log "3. GET /getnumber latency during a bcrypt-cost-12 login flood"
+start_server flood --threads 1 --access-ttl 1h --bcrypt-cost 12
+join_and_login flood@example.com
+token=$(login flood@example.com | sed -n 1p)
+cat > "$work/login.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = os.getenv("LOGIN_BODY")
+EOF
+LOGIN_BODY='{"email":"flood@example.com","password":"load-test-pw"}' \
+  taskset -c 0 wrk -t1 -c16 -d"$((duration + 4))s" --latency -s "$work/login.lua" \
+  "http://127.0.0.1:$port/auth/login" >"$work/login-flood.wrk" &
+flood=$!
+sleep 2
+wrk_run getnumber-during-login-flood -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+wait "$flood"
+summarize login-flood
+stop_server
