@@ -29,9 +29,6 @@ struct request {
   std::string_view host;
   std::string_view cookie;
   std::string_view origin;
-  std::string_view content_type;
-  std::string_view acr_method;   // Access-Control-Request-Method (preflight)
-  std::string_view acr_headers;  // Access-Control-Request-Headers (preflight)
   std::string_view body;
 };
 

@@ -31,7 +31,7 @@ struct config {
   int bcrypt_cost = 12;
   unsigned bcrypt_threads = 0;  // 0: one per core
   std::size_t bcrypt_queue = 64;
-  unsigned store_threads = 0;  // threads for refresh store calls; 0: on the I/O threads
+  unsigned store_threads = 0;      // threads for refresh store calls; 0: on the I/O threads
   bool store_threads_set = false;  // else 8 for SQLite and Redis, 0 for memory
   std::size_t store_queue = 4096;
   std::size_t header_limit = 8 * 1024;

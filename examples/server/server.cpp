@@ -80,15 +80,6 @@ class session : public std::enable_shared_from_this<session> {
         case bhttp::field::origin:
           set(r.origin);
           break;
-        case bhttp::field::content_type:
-          set(r.content_type);
-          break;
-        case bhttp::field::access_control_request_method:
-          set(r.acr_method);
-          break;
-        case bhttp::field::access_control_request_headers:
-          set(r.acr_headers);
-          break;
         default:
           break;
       }

@@ -82,6 +82,10 @@ TEST_CASE("join and login answer bad input with 400 JSON") {
         400);
   CHECK(post("/auth/join", R"({"email":"a@b.c","password":"p","nick":"","name":"m"})").status ==
         400);
+  // Deep nesting within the body limit neither crashes nor hangs the parser.
+  const std::string deep = "{\"a\":" + std::string(30000, '[') + std::string(30000, ']') + "}";
+  check_error(post("/auth/login", deep), 400, "email and password must be strings");
+  check_error(post("/auth/login", std::string(60000, '[')), 400, "Request body must be a JSON object");
   const std::string long_pw(73, 'x');
   CHECK(post("/auth/join",
              R"({"email":"a@b.c","password":")" + long_pw + R"(","nick":"n","name":"m"})")
