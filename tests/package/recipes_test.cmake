@@ -22,6 +22,21 @@ function(fail what)
   message(SEND_ERROR "FAILED: ${what}")
   set_property(GLOBAL APPEND PROPERTY recipe_failures x)
 endfunction()
+# configure(<source> <binary> <what> args...): configures the project; fails on an error or on a
+# variable the project does not use (a misspelt option).
+function(configure source binary what)
+  set(generator "")
+  if(GENERATOR)
+    set(generator -G "${GENERATOR}")
+  endif()
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${source}" -B "${binary}" ${generator} ${ARGN}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0 OR out MATCHES "Manually-specified variables were not used")
+    string(FIND "${out}" "CMake " at)
+    string(SUBSTRING "${out}" ${at} -1 out)
+    fail("${what} do not configure the project:\n${out}")
+  endif()
+endfunction()
 # check_equal(what actual expected): lists compare after sorting.
 function(check_equal what actual expected)
   list(SORT actual)
@@ -120,18 +135,10 @@ function(vcpkg_find_acquire_program program)
 endfunction()
 function(vcpkg_cmake_configure)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_PATH" "OPTIONS;OPTIONS_RELEASE;OPTIONS_DEBUG")
-  set(generator "")
-  if(GENERATOR)
-    set(generator -G "${GENERATOR}")
-  endif()
   # As vcpkg_cmake_configure: fixed lib dir, one configuration per build tree.
-  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${arg_SOURCE_PATH}" -B "${binary_dir}" ${generator}
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib "-DCMAKE_INSTALL_PREFIX=${binary_dir}/prefix"
-      ${arg_OPTIONS} ${arg_OPTIONS_RELEASE}
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0 OR out MATCHES "Manually-specified variables were not used")
-    fail("portfile options do not configure the project (${variant}):\n${out}")
-  endif()
+  configure("${arg_SOURCE_PATH}" "${binary_dir}" "portfile options (${variant})"
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib "-DCMAKE_INSTALL_PREFIX=${binary_dir}/prefix"
+    ${arg_OPTIONS} ${arg_OPTIONS_RELEASE})
   set(tokenauth_options "")
   foreach(option IN LISTS arg_OPTIONS)
     if(option MATCHES "^-D(TOKENAUTH_[A-Z_]+)=")
@@ -279,6 +286,23 @@ endforeach()
 get_property(vcpkg_all_options GLOBAL PROPERTY options_all)
 check_equal("TOKENAUTH_* options: conanfile.py (all stores) vs portfile (all features)"
   "${conan_cmake_options}" "${vcpkg_all_options}")
+
+# Conan builds from exports_sources only: those files alone must configure with its options.
+string(REGEX MATCH "\n    exports_sources = ([^\n]+)" _ "${conanfile}")
+string(REGEX MATCHALL "\"[^\"]+\"" patterns "${CMAKE_MATCH_1}")
+set(conan_src "${WORK_DIR}/conan_exports")
+foreach(pattern IN LISTS patterns)
+  string(REPLACE "\"" "" pattern "${pattern}")
+  if(pattern MATCHES "^([^*]+)/\\*$")
+    file(COPY "${SOURCE_DIR}/${CMAKE_MATCH_1}" DESTINATION "${conan_src}")
+  elseif(pattern MATCHES "\\*")
+    fail("recipes_test.cmake understands exports_sources entries FILE or DIR/*, not '${pattern}'")
+  else()
+    file(COPY "${SOURCE_DIR}/${pattern}" DESTINATION "${conan_src}")
+  endif()
+endforeach()
+configure("${conan_src}" "${conan_src}/build" "conanfile.py exports_sources and options"
+  -DCMAKE_BUILD_TYPE=Release ${conan_cmake_options})
 
 # Components: cmake_target_name values are exactly the exported targets; each compiled one's
 # libs is the exported library file; each store component is guarded by its option.
