@@ -1,0 +1,21 @@
+# Fault and soak tests (issue 5 §3-4): the real tokenauth-server binary and redis-server
+# processes on loopback. See docs/operations.md.
+if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
+  find_package(Threads REQUIRED)
+  tokenauth_add_test(fault_test SOURCES fault/fault_test.cpp
+    LIBS SQLite::SQLite3 Threads::Threads LABELS fault)
+  target_compile_definitions(fault_test
+    PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
+  add_dependencies(fault_test tokenauth-server)
+
+  # The soak is a plain program (`tokenauth_soak --help`); ctest runs its short form. Not under
+  # ASan: its quarantine keeps freed memory resident, so the RSS bound means nothing there.
+  add_executable(tokenauth_soak fault/soak.cpp)
+  target_link_libraries(tokenauth_soak
+    PRIVATE nlohmann_json::nlohmann_json Threads::Threads tokenauth_warnings)
+  add_dependencies(tokenauth_soak tokenauth-server)
+  add_test(NAME soak COMMAND tokenauth_soak --server $<TARGET_FILE:tokenauth-server>
+    --seconds 15 --warmup 5)
+  set_tests_properties(soak PROPERTIES LABELS "soak;nosan" SKIP_RETURN_CODE 77 RUN_SERIAL ON
+    TIMEOUT 120)
+endif()
