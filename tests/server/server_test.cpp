@@ -85,7 +85,8 @@ TEST_CASE("join and login answer bad input with 400 JSON") {
   // Deep nesting within the body limit neither crashes nor hangs the parser.
   const std::string deep = "{\"a\":" + std::string(30000, '[') + std::string(30000, ']') + "}";
   check_error(post("/auth/login", deep), 400, "email and password must be strings");
-  check_error(post("/auth/login", std::string(60000, '[')), 400, "Request body must be a JSON object");
+  check_error(post("/auth/login", std::string(60000, '[')), 400,
+              "Request body must be a JSON object");
   const std::string long_pw(73, 'x');
   CHECK(post("/auth/join",
              R"({"email":"a@b.c","password":")" + long_pw + R"(","nick":"n","name":"m"})")
@@ -211,6 +212,21 @@ TEST_CASE("reissuance refuses a Bearer token that is forged or names another use
   CHECK(cleared(r2));
   // Bob's own session is untouched.
   CHECK(reissue(f, bob.access, bob.cookie).status == 200);
+}
+
+TEST_CASE("a replay of the previous cookie within the grace window gets a token, no cookie") {
+  fixture f(store_kind());
+  auto s = new_session(f, "ada");
+  auto first = reissue(f, s.access, s.cookie);
+  REQUIRE(first.status == 200);
+  REQUIRE(refresh_cookie(first));
+  f.advance(2);  // inside the 5 s window
+  auto replay = reissue(f, s.access, s.cookie);
+  REQUIRE(replay.status == 200);
+  CHECK_FALSE(refresh_cookie(replay));
+  CHECK(get(f, "/getnumber", body_json(replay)["data"]["accessToken"]).status == 200);
+  // The successor from the first answer is still the live one.
+  CHECK(reissue(f, s.access, *refresh_cookie(first)).status == 200);
 }
 
 TEST_CASE("two concurrent reissuances with one cookie: both get a token, one new cookie",
