@@ -388,6 +388,19 @@ TEST_CASE("keep-alive serves several requests on one connection") {
   CHECK(c.closed_by_peer());
 }
 
+TEST_CASE("silent and slow clients are disconnected after the read timeout") {
+  auto cfg = test_config();
+  cfg.read_timeout = 1;
+  fixture f(make_store("memory"), cfg);
+  test_http::connection silent(f.port());
+  test_http::connection slow(f.port());
+  REQUIRE(slow.send("GET /getnumber HTTP/1.1\r\nHost: x\r\n"));  // never finishes the header
+  CHECK(silent.closed_by_peer());  // the client's own receive timeout is 10 s
+  CHECK(slow.closed_by_peer());
+  // Others are served meanwhile and afterwards.
+  CHECK(f.request("GET", "/getnumber").status == 401);
+}
+
 TEST_CASE("GET / serves the demo page with a strict Content-Security-Policy") {
   fixture f("memory");
   auto r = f.request("GET", "/");
