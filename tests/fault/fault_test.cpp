@@ -264,11 +264,11 @@ TEST_CASE("SQLite refresh store and users file locked by another process", "[fau
   require_clean_exit(srv);
 }
 
-TEST_CASE("1,000 silent or trickling clients do not starve a normal one", "[fault][slow]") {
+TEST_CASE("1000 silent or trickling clients do not starve a normal one", "[fault][slow]") {
   const rlim_t limit = raise_fd_limit();  // the server inherits it
   if (limit < 2200) FAIL("RLIMIT_NOFILE hard limit " << limit << " is below the 2,200 needed");
   temp_dir dir;
-  constexpr int read_timeout = 4;
+  constexpr int read_timeout = 4, slow_clients = 1000;
   server_process srv(TOKENAUTH_SERVER_BINARY,
                      server_args(dir, "memory", {"--read-timeout", std::to_string(read_timeout)}),
                      dir / "server.log");
@@ -279,69 +279,83 @@ TEST_CASE("1,000 silent or trickling clients do not starve a normal one", "[faul
     const auto r = once(port, get_request("/getnumber", s));
     return std::make_pair(r && r->status == 200, ms_since(t0));
   };
-  for (int i = 0; i < 200; ++i) normal_request();  // warm-up: allocator and thread caches
-  const std::size_t fds_before = fd_count(srv.pid()), rss_before = rss_kib(srv.pid());
+  // Polls (up to 5 s) until the server holds at most `n` fds; returns the count.
+  auto settle_fds = [&](std::size_t n) {
+    std::size_t fds = 0;
+    for (auto t0 = clock_type::now(); ms_since(t0) < 5000;
+         std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+      if ((fds = fd_count(srv.pid())) <= n) break;
+    return fds;
+  };
 
-  constexpr int slow_clients = 1000;
-  std::vector<std::unique_ptr<test_http::connection>> slow;
-  for (int i = 0; i < slow_clients; ++i)
-    slow.push_back(std::make_unique<test_http::connection>(port));
-  const auto opened = clock_type::now();
-  // Half send nothing; half trickle a request one byte a second.
-  const std::string trickle = "GET /getnumber HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  std::atomic<bool> stop{false};
-  std::thread trickler([&] {
-    for (std::size_t byte = 0; !stop && byte < trickle.size(); ++byte) {
-      for (int i = 1; i < slow_clients; i += 2) slow[i]->send(trickle.substr(byte, 1));
-      for (int k = 0; k < 100 && !stop; ++k)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // One crowd: half the clients send nothing, half trickle a request one byte a second; the
+  // normal client makes requests meanwhile; the server must close every slow connection itself.
+  struct crowd_stats {
+    std::vector<double> latencies;
+    int answered = 0, closed_by_server = 0;
+    std::size_t fds_during = 0, rss_during = 0, fds_after = 0, rss_after = 0;
+    double all_closed_ms = 0;
+  };
+  auto crowd = [&](std::size_t fds_baseline) {
+    crowd_stats st;
+    std::vector<std::unique_ptr<test_http::connection>> slow;
+    for (int i = 0; i < slow_clients; ++i)
+      slow.push_back(std::make_unique<test_http::connection>(port));
+    const auto opened = clock_type::now();
+    const std::string trickle = "GET /getnumber HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    std::atomic<bool> stop{false};
+    std::thread trickler([&] {
+      for (std::size_t byte = 0; !stop && byte < trickle.size(); ++byte) {
+        for (int i = 1; i < slow_clients; i += 2) slow[i]->send(trickle.substr(byte, 1));
+        for (int k = 0; k < 100 && !stop; ++k)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    });
+    // While they are connected (the server drops them read_timeout s after they connected).
+    while (ms_since(opened) < (read_timeout - 1) * 1000.0) {
+      const auto [ok, ms] = normal_request();
+      st.answered += ok;
+      st.latencies.push_back(ms);
+      st.fds_during = std::max(st.fds_during, fd_count(srv.pid()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-  });
+    st.rss_during = rss_kib(srv.pid());
+    for (auto& c : slow) st.closed_by_server += c->closed_by_peer();
+    st.all_closed_ms = ms_since(opened);
+    stop = true;
+    trickler.join();
+    slow.clear();
+    st.fds_after = settle_fds(fds_baseline);
+    st.rss_after = rss_kib(srv.pid());
+    std::sort(st.latencies.begin(), st.latencies.end());
+    std::printf(
+        "fault: %d slow clients: normal client %d/%zu answered, median %.2f ms, max %.2f ms; "
+        "server fds %zu during, %zu after (baseline %zu); RSS %zu KiB during, %zu after; all slow "
+        "connections closed by the server %.0f ms after opening\n",
+        slow_clients, st.answered, st.latencies.size(), st.latencies[st.latencies.size() / 2],
+        st.latencies.back(), st.fds_during, st.fds_after, fds_baseline, st.rss_during, st.rss_after,
+        st.all_closed_ms);
+    CHECK(st.fds_during >= std::size_t{slow_clients});  // they really were connected meanwhile
+    CHECK(st.latencies.size() >= 10);
+    CHECK(st.answered == static_cast<int>(st.latencies.size()));
+    CHECK(st.latencies.back() < 1000);  // generous; the target is 100 ms, reported above
+    CHECK(st.closed_by_server == slow_clients);
+    CHECK(st.fds_after <= fds_baseline);
+    return st;
+  };
 
-  // While they are connected (the server closes them read_timeout s after they connected).
-  std::vector<double> latencies;
-  int answered = 0;
-  std::size_t fds_during = 0;
-  while (ms_since(opened) < (read_timeout - 1) * 1000.0) {
-    const auto [ok, ms] = normal_request();
-    answered += ok;
-    latencies.push_back(ms);
-    fds_during = std::max(fds_during, fd_count(srv.pid()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const std::size_t rss_during = rss_kib(srv.pid());
-
-  // Every slow connection is closed by the server, not by us.
-  int closed_by_server = 0;
-  for (auto& c : slow) closed_by_server += c->closed_by_peer();
-  const double all_closed_ms = ms_since(opened);
-  stop = true;
-  trickler.join();
-  slow.clear();
-
-  std::size_t fds_after = 0;
-  for (auto t0 = clock_type::now(); ms_since(t0) < 5000;
-       std::this_thread::sleep_for(std::chrono::milliseconds(20)))
-    if ((fds_after = fd_count(srv.pid())) <= fds_before) break;
-  const std::size_t rss_after = rss_kib(srv.pid());
-
-  std::sort(latencies.begin(), latencies.end());
-  const double median = latencies[latencies.size() / 2], worst = latencies.back();
-  std::printf(
-      "fault: %d slow clients: normal client %d/%zu answered, median %.2f ms, max %.2f ms; "
-      "server fds %zu before, %zu during, %zu after; RSS %zu KiB before, %zu during, %zu after; "
-      "all slow connections closed by the server %.0f ms after opening\n",
-      slow_clients, answered, latencies.size(), median, worst, fds_before, fds_during, fds_after,
-      rss_before, rss_during, rss_after, all_closed_ms);
-  CHECK(fds_during >= fds_before + slow_clients);  // they really were connected meanwhile
-  CHECK(answered == static_cast<int>(latencies.size()));
-  CHECK(latencies.size() >= 10);
-  CHECK(worst < 1000);  // generous; the target is 100 ms, reported above
-  CHECK(closed_by_server == slow_clients);
-  CHECK(fds_after == fds_before);
+  for (int i = 0; i < 200; ++i) normal_request();  // warm-up
+  const std::size_t fds_before = settle_fds(0), rss_before = rss_kib(srv.pid());
+  std::printf("fault: server before the crowds: %zu fds, RSS %zu KiB\n", fds_before, rss_before);
+  // The first crowd leaves the allocator's caches sized for 1,000 sessions (glibc keeps freed
+  // memory); later crowds must not add to that. Leaking the ~3 KiB each connection holds
+  // (during minus before, above) would add ~6 MiB over two more crowds; allocator noise between
+  // crowds is up to ~1.5 MiB here, so the tolerance is 3 MiB.
+  const crowd_stats first = crowd(fds_before);
+  crowd(fds_before);
+  const crowd_stats third = crowd(fds_before);
 #if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed memory resident by design
-  // 1,000 sessions' buffers may stay in the allocator's caches: allow 25% or 4 MiB.
-  CHECK(rss_after <= rss_before + std::max<std::size_t>(rss_before / 4, 4096));
+  CHECK(third.rss_after <= first.rss_after + 3072);
 #endif
   CHECK(srv.process().running());
   require_clean_exit(srv);
