@@ -14,8 +14,11 @@ cmake --build "$build_dir" --target bench_jwt
 
 csv=$(mktemp)
 trap 'rm -f "$csv"' EXIT
+# Repetitions run interleaved in random order, so load from other processes during the run
+# spreads over all benchmarks instead of skewing whichever ran at that moment.
 taskset -c "$cpu" "$build_dir/benchmarks/bench_jwt" --benchmark_repetitions=5 \
-  --benchmark_report_aggregates_only=true --benchmark_out="$csv" --benchmark_out_format=csv "$@"
+  --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$csv" --benchmark_out_format=csv "$@"
 
 # CSV: name,iterations,real_time,cpu_time,time_unit,bytes_per_second,items_per_second,...
 echo
@@ -23,10 +26,14 @@ echo "medians (CPU time per op, ops/s), pinned to core $cpu:"
 awk -F, '
   $1 ~ /_median"?$/ && $4 != "" {
     name = $1; gsub(/"/, "", name); sub(/^BM_/, "", name); sub(/_median$/, "", name)
-    ns[name] = $4; unit[name] = $5
-    printf "  %-34s %10.0f %s  %12.0f /s\n", name, $4, $5, $7
+    ns[name] = $4; unit[name] = $5; rate[name] = $7
   }
   END {
+    n = split("tokenauth_sign tokenauth_verify tokenauth_verify_bad_signature " \
+              "tokenauth_verify_read_claims tokenauth_hmac_only libjwt_sign libjwt_verify " \
+              "cppjwt_sign cppjwt_verify", order, " ")
+    for (i = 1; i <= n; i++) if (order[i] in ns)
+      printf "  %-32s %8.0f %s  %12.0f /s\n", order[i], ns[order[i]], unit[order[i]], rate[order[i]]
     print ""
     print "tokenauth speed-up (peer median / tokenauth median):"
     split("sign verify", ops, " ")
