@@ -141,12 +141,8 @@ TEST_CASE("Redis paused, killed and restarted under load", "[fault][redis]") {
   } rs;
   session rotor = require_session(port, "rotor");
   load.emplace_back([&] {
-    bool saw_503 = false, rotating = true;
+    bool saw_503 = false;
     while (!stop) {
-      if (!rotating) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        continue;
-      }
       const auto t0 = clock_type::now();
       const auto r = once(port, reissue_request(rotor));
       if (absorb(rotor, r)) {
@@ -155,9 +151,11 @@ TEST_CASE("Redis paused, killed and restarted under load", "[fault][redis]") {
         ++rs.unavailable, saw_503 = true;
         rs.max_503_ms = std::max(rs.max_503_ms, ms_since(t0));
       } else if (r && r->status == 401 && saw_503) {
-        // A rotation in flight when Redis failed may have landed with its answer lost; the old
-        // cookie is then reused and (rightly) refused. Not a fault of the server.
-        ++rs.stale, rotating = false;
+        // A rotation that timed out (Redis paused) or was in flight when Redis died may have
+        // landed with its answer lost; the old cookie is then reused and (rightly) refused, the
+        // family revoked. Not a fault of the server: log in again and go on.
+        ++rs.stale, saw_503 = false;
+        if (!absorb(rotor, once(port, login_request("rotor")))) ++rs.bad;
       } else {
         ++rs.bad;
       }
