@@ -29,6 +29,18 @@ inline constexpr std::array<std::uint8_t, 256> make_decode_table() {
 
 inline constexpr std::array<std::uint8_t, 256> decode_table = make_decode_table();
 
+// Two output characters per 12 input bits: halves the table look-ups of the encode loop.
+inline constexpr std::array<char, 8192> make_pair_table() {
+  std::array<char, 8192> table{};
+  for (std::size_t i = 0; i < 4096; ++i) {
+    table[2 * i] = alphabet[i >> 6];
+    table[2 * i + 1] = alphabet[i & 63];
+  }
+  return table;
+}
+
+inline constexpr std::array<char, 8192> pair_table = make_pair_table();
+
 }  // namespace detail
 
 constexpr std::size_t encoded_size(std::size_t n) noexcept {
@@ -43,14 +55,18 @@ constexpr std::size_t decoded_size(std::size_t n) noexcept {
 // Writes encoded_size(in.size()) characters to out.
 inline void encode_into(const unsigned char* in, std::size_t n, char* out) noexcept {
   using detail::alphabet;
+  using detail::pair_table;
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     const std::uint32_t v =
         (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
-    *out++ = alphabet[(v >> 18) & 63];
-    *out++ = alphabet[(v >> 12) & 63];
-    *out++ = alphabet[(v >> 6) & 63];
-    *out++ = alphabet[v & 63];
+    const char* hi = &pair_table[2 * (v >> 12)];
+    const char* lo = &pair_table[2 * (v & 0xfff)];
+    out[0] = hi[0];
+    out[1] = hi[1];
+    out[2] = lo[0];
+    out[3] = lo[1];
+    out += 4;
   }
   if (n - i == 1) {
     const std::uint32_t v = std::uint32_t{in[i]} << 16;

@@ -139,7 +139,10 @@ class claim_set {
   void begin_member(std::string_view name) {
     if (name == "iat" || name == "exp")
       throw std::invalid_argument("tokenauth: iat and exp are set by the signer");
-    if (!text_.empty()) text_ += ',';
+    if (text_.empty())
+      text_.reserve(128);  // typical claims fit: one allocation
+    else
+      text_ += ',';
     detail::append_json_string(text_, name);
     text_ += ':';
   }
