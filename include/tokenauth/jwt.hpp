@@ -222,7 +222,8 @@ class signer {
 // Verification
 
 // The verified payload. Registered claims are read at verify time; any other claim is found on
-// demand by rescanning the payload (cheap: no DOM), or json() builds the full DOM.
+// demand in an index of the first members (or by rescanning the payload), with no DOM; json()
+// builds the full DOM when wanted. Positions are offsets into its own copy: copies stay valid.
 class claims {
  public:
   std::string_view json_text() const noexcept { return payload_; }
