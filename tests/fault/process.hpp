@@ -129,6 +129,13 @@ inline std::string find_program(const std::string& name) {
   return {};
 }
 
+// $REDIS_SERVER when set (that binary or none, as tests/support/redis_server.hpp has it), else
+// redis-server from PATH; empty when there is none.
+inline std::string redis_binary() {
+  if (const char* env = std::getenv("REDIS_SERVER")) return ::access(env, X_OK) == 0 ? env : "";
+  return find_program("redis-server");
+}
+
 inline bool under_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";

@@ -5,7 +5,6 @@
 // after the run is within 10% of its RSS after the warm-up. Exit 0 pass, 1 fail, 77 skipped.
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 
 #include "api.hpp"
@@ -106,6 +105,7 @@ void worker(std::uint16_t port, std::string nick, session s, const std::atomic<b
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--help") return std::fputs(usage, stdout), 0;
   const auto opt = parse(argc, argv);
   if (!opt) {
     std::fputs(usage, stderr);
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     std::optional<redis_process> redis;
     std::string store = opt->store == "memory" ? "memory" : "sqlite:" + (dir / "refresh.db");
     if (opt->store == "redis") {
-      const std::string binary = find_program("redis-server");
+      const std::string binary = redis_binary();
       if (binary.empty()) {
         std::fputs(under_ci() ? "soak: redis-server not found, and CI=true\n"
                               : "soak: SKIPPED, redis-server not found\n",
