@@ -55,7 +55,8 @@ PRAGMA user_version = 1;
 }  // namespace
 
 struct sqlite_store::impl {
-  std::mutex mutex;  // one connection: statements of two threads must not interleave
+  std::timed_mutex mutex;  // one connection: statements of two threads must not interleave
+  std::chrono::milliseconds busy_timeout{0};
   db_ptr db;
   stmt_ptr begin, commit, rollback, insert_family, insert_token, live_of_user, revoke_id, sweep,
       lookup, advance, owns_token, revoke_all, list_sessions;
@@ -128,10 +129,17 @@ struct sqlite_store::impl {
     bool done_ = false;
   };
 
-  // Runs f under the mutex; any SQLite failure becomes store_unavailable (after rollback).
+  // Runs f under the mutex; any SQLite failure becomes store_unavailable (after rollback). One
+  // deadline covers the wait for this connection and SQLite's wait for the file lock, so calls
+  // queued behind a locked database all fail after busy_timeout, not one busy_timeout each.
   template <class R, class F>
   R guarded(F f) {
-    std::lock_guard<std::mutex> lock(mutex);
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + busy_timeout;
+    std::unique_lock<std::timed_mutex> lock(mutex, deadline);
+    if (!lock.owns_lock()) return R(make_error_code(errc::store_unavailable));
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    sqlite3_busy_timeout(db.get(), static_cast<int>(std::max<long long>(left, 1)));
     try {
       return f();
     } catch (const sqlite_failure&) {
@@ -155,6 +163,7 @@ sqlite_store::sqlite_store(std::string path, std::chrono::milliseconds busy_time
   if (rc != SQLITE_OK) fail("cannot open");
   impl& d = *impl_;
   try {
+    d.busy_timeout = busy_timeout;
     check(sqlite3_busy_timeout(d.db.get(), static_cast<int>(busy_timeout.count())));
     check(sqlite3_exec(d.db.get(),
                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
