@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -201,8 +202,16 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    acceptor_.async_accept(connection_executor(),
                            beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  // A connection's handlers must never run concurrently. With one I/O thread that holds by
+  // itself; only with more does each connection need a strand (measured: the strand's
+  // reference counting and locking cost ~7% of a /getnumber request on one thread).
+  net::any_io_executor connection_executor() {
+    if (state_.cfg.threads == 1) return ioc_.get_executor();
+    return net::make_strand(ioc_);
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {

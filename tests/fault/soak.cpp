@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     }
     raise_fd_limit();
     server_process srv(opt->server,
-                       {"--threads", "2", "--bcrypt-cost", "4", "--access-log", "false", "--users",
+                       {"--threads", "1", "--bcrypt-cost", "4", "--access-log", "false", "--users",
                         "sqlite:" + (dir / "users.db"), "--store", store},
                        dir / "server.log");
     counters c;

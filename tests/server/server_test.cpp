@@ -391,6 +391,7 @@ TEST_CASE("keep-alive serves several requests on one connection") {
 TEST_CASE("silent and slow clients are disconnected after the read timeout") {
   auto cfg = test_config();
   cfg.read_timeout = 1;
+  cfg.threads = 1;  // one I/O thread: connections without strands (server.cpp)
   fixture f(make_store("memory"), cfg);
   test_http::connection silent(f.port());
   test_http::connection slow(f.port());
