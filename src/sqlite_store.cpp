@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <system_error>
 
@@ -55,7 +57,11 @@ PRAGMA user_version = 1;
 }  // namespace
 
 struct sqlite_store::impl {
-  std::timed_mutex mutex;  // one connection: statements of two threads must not interleave
+  // One connection: statements of two threads must not interleave. A flag under a mutex and a
+  // condition variable rather than std::timed_mutex, whose clocklock ThreadSanitizer misreads.
+  std::mutex mutex;
+  std::condition_variable released;
+  bool in_use = false;
   std::chrono::milliseconds busy_timeout{0};
   db_ptr db;
   stmt_ptr begin, commit, rollback, insert_family, insert_token, live_of_user, revoke_id, sweep,
@@ -129,15 +135,29 @@ struct sqlite_store::impl {
     bool done_ = false;
   };
 
-  // Runs f under the mutex; any SQLite failure becomes store_unavailable (after rollback). One
-  // deadline covers the wait for this connection and SQLite's wait for the file lock, so calls
+  // Runs f on the connection; any SQLite failure becomes store_unavailable (after rollback). One
+  // deadline covers the wait for the connection and SQLite's wait for the file lock, so calls
   // queued behind a locked database all fail after busy_timeout, not one busy_timeout each.
   template <class R, class F>
   R guarded(F f) {
     using namespace std::chrono;
     const auto deadline = steady_clock::now() + busy_timeout;
-    std::unique_lock<std::timed_mutex> lock(mutex, deadline);
-    if (!lock.owns_lock()) return R(make_error_code(errc::store_unavailable));
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (!released.wait_until(lock, deadline, [this] { return !in_use; }))
+        return R(make_error_code(errc::store_unavailable));
+      in_use = true;
+    }
+    struct release_on_exit {
+      impl& i;
+      ~release_on_exit() {
+        {
+          const std::lock_guard<std::mutex> lock(i.mutex);
+          i.in_use = false;
+        }
+        i.released.notify_one();
+      }
+    } release{*this};
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
     sqlite3_busy_timeout(db.get(), static_cast<int>(std::max<long long>(left, 1)));
     try {
