@@ -23,6 +23,8 @@
 #include <string>
 #include <system_error>
 
+#include "tokenauth/detail/openssl.hpp"
+
 namespace tokenauth {
 namespace {
 
@@ -150,16 +152,9 @@ struct script {
   std::string sha1;  // hex, as EVALSHA wants it
 };
 
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-struct md_deleter {
-  void operator()(EVP_MD* m) const noexcept { EVP_MD_free(m); }
-};
-
 script make_script(std::string_view body) {
   script s{std::string(lua_prelude) + std::string(body), {}};
-  std::unique_ptr<EVP_MD, md_deleter> md(EVP_MD_fetch(nullptr, "SHA1", nullptr));
+  const detail::md_ptr md(EVP_MD_fetch(nullptr, "SHA1", nullptr));
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (!md || EVP_Digest(s.source.data(), s.source.size(), out, &n, md.get(), nullptr) != 1)

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "tokenauth/detail/openssl.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/result.hpp"
 
@@ -52,28 +53,6 @@ constexpr std::size_t mac_size(algorithm alg) noexcept {
 constexpr std::size_t max_mac_size = 64;
 
 namespace detail {
-
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-struct md_deleter {
-  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
-};
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
-using md_ptr = std::unique_ptr<EVP_MD, md_deleter>;
-
-inline md_ctx_ptr new_md_ctx() {
-  md_ctx_ptr ctx(EVP_MD_CTX_new());
-  if (!ctx) throw std::bad_alloc();
-  return ctx;
-}
-
-// One scratch context per thread, shared by every key: copying a saved state into it reuses
-// its allocation, and no two threads ever touch the same one.
-inline EVP_MD_CTX* scratch_md_ctx() {
-  thread_local md_ctx_ptr ctx = new_md_ctx();
-  return ctx.get();
-}
 
 [[noreturn]] inline void throw_openssl(const char* what) {
   throw std::system_error(std::make_error_code(std::errc::not_supported), what);

@@ -17,6 +17,7 @@
 
 #include "tokenauth/base64url.hpp"
 #include "tokenauth/clock.hpp"
+#include "tokenauth/detail/openssl.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/result.hpp"
 
@@ -117,29 +118,22 @@ class refresh_store {
 
 namespace detail {
 
-struct evp_md_deleter {
-  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
-};
-struct evp_md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-
 // SHA-256 fetched once (explicit fetch avoids a provider lookup per digest).
 inline const EVP_MD* sha256_md() {
-  static const std::unique_ptr<EVP_MD, evp_md_deleter> md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
+  static const md_ptr md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
   if (!md) throw std::runtime_error("tokenauth: OpenSSL has no SHA256");
   return md.get();
 }
 
-// One reusable context per thread: a rotation hashes twice, and a fresh context per digest costs
-// more than hashing an 80-byte token.
+// On the per-thread scratch context: a rotation hashes twice, and a fresh context per digest
+// costs more than hashing an 80-byte token.
 inline token_digest sha256(std::string_view data) {
-  thread_local const std::unique_ptr<EVP_MD_CTX, evp_md_ctx_deleter> ctx{EVP_MD_CTX_new()};
+  EVP_MD_CTX* ctx = scratch_md_ctx();
   token_digest out{};
   unsigned int n = 0;
-  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_md(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &n) != 1 || n != out.size())
+  if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &n) != 1 || n != out.size())
     throw std::runtime_error("tokenauth: SHA-256 failed");
   return out;
 }
