@@ -1,4 +1,5 @@
-// base64url.hpp: RFC 4648 §10 vectors (in the URL-safe alphabet) and strict decoding (V9).
+// base64url.hpp: RFC 4648 §10 vectors (in the URL-safe alphabet) and strict decoding
+// (docs/design.md, verify order, step 2).
 #include "tokenauth/base64url.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,7 +31,7 @@ TEST_CASE("decode inverts encode for every length and byte value") {
   }
 }
 
-TEST_CASE("decode rejects non-canonical and foreign input (V9)") {
+TEST_CASE("decode rejects non-canonical and foreign input") {
   CHECK_FALSE(b64::decode("Zg=="));      // padding
   CHECK_FALSE(b64::decode("Zm8="));      // padding
   CHECK_FALSE(b64::decode("+/8"));       // standard alphabet

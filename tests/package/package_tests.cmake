@@ -1,4 +1,4 @@
-# Consumption tests (issue 2 §7), included by tests/CMakeLists.txt:
+# Consumption tests, included by tests/CMakeLists.txt:
 #   package_install       cmake --install of this build tree into a fresh prefix (fixture setup)
 #   package_find_package  consumer/ configured with find_package(tokenauth CONFIG REQUIRED), built, run
 #   package_pkgconfig     consumer.cpp built with `pkg-config --cflags --libs tokenauth`, run
