@@ -7,6 +7,8 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   tokenauth_add_test(server_password_test SOURCES server/password_test.cpp
     LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_test SOURCES server/server_test.cpp LIBS tokenauth_server_lib LABELS tsan)
+  tokenauth_add_test(server_sessions_test SOURCES server/sessions_test.cpp
+    LIBS tokenauth_server_lib LABELS tsan)
 endif()
 
 # Browser test of the demo page: headless Chromium through npm playwright-core (installed by

@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 
 #include "demo_page.hpp"
 #include "password.hpp"
+#include "session_ids.hpp"
 #include "tokenauth/http.hpp"
 #include "tokenauth/jwt.hpp"
 #include "tokenauth/refresh.hpp"
@@ -31,6 +33,8 @@ struct app::services {
   http::cookie_options cookie;
   std::string dummy_hash;  // hashed for unknown emails so they cost as much as a wrong password
   std::string page_csp;
+  session_ids ids;
+  bool demo;  // the demo-only routes answer (else 404)
   // Last members: destroyed first, while the rest is still alive.
   worker_pool password_pool;
   std::unique_ptr<worker_pool> store_pool;  // null: store calls run on the I/O thread
@@ -264,6 +268,134 @@ response get_number(const request& req, services& s) {
   return r;
 }
 
+// ---- sessions -------------------------------------------------------------------------------
+// The caller is the Bearer token's user (as for /getuser), and the refresh cookie, read but never
+// rotated, must name one of that user's live sessions: it says which session is `current`, binds
+// the request to a live session (an access token alone cannot list or end sessions), and tells a
+// browser whose session was ended elsewhere so at once. The store has no read-only check of a
+// token, so the cookie's secret part is not checked here; its family id is 144 random bits that
+// only the token's holder knows (the routes show session ids, never family ids).
+
+struct session_caller {
+  std::string user_id;
+  std::string family_id;                          // the session of the request's cookie
+  std::vector<tokenauth::session_info> sessions;  // the user's live sessions, oldest first
+  std::optional<response> denied;
+};
+
+bool same_family(std::string_view a, std::string_view b) {  // family ids are secrets
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+session_caller session_caller_of(const request& req, const services& s) {
+  session_caller c;
+  auto a = authenticate(req, s);
+  if (!a.claims) {
+    c.denied = std::move(a.denied);
+    return c;
+  }
+  auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  if (!cookie || cookie->empty()) {
+    c.denied = error_response(403, "No refresh token");
+    return c;
+  }
+  c.user_id = a.claims->string("id").value_or("");
+  auto live = s.refresh.sessions(c.user_id);
+  if (!live) {
+    c.denied = error_response(503, "Session store unavailable");
+    return c;
+  }
+  const auto family = tokenauth::detail::token_family(*cookie);
+  const bool found =
+      family && std::any_of(live->begin(), live->end(), [&](const tokenauth::session_info& i) {
+        return same_family(i.family_id, *family);
+      });
+  if (!found) {
+    response r = error_response(401, "Session ended");
+    clear_refresh_cookie(s, r);
+    c.denied = std::move(r);
+    return c;
+  }
+  c.family_id = std::string(*family);
+  c.sessions = std::move(*live);
+  return c;
+}
+
+response list_sessions(const request& req, services& s) {
+  auto c = session_caller_of(req, s);
+  if (c.denied) return std::move(*c.denied);
+  json list = json::array();
+  for (const auto& i : c.sessions)
+    list.push_back({{"id", s.ids.of(i.family_id)},
+                    {"created", i.created},
+                    {"lastUsed", i.last_used},
+                    {"expires", i.expires_at},
+                    {"current", same_family(i.family_id, c.family_id)}});
+  response r = ok_data(200, {{"sessions", std::move(list)}});
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+response revoke_session(const request& req, services& s) {
+  auto c = session_caller_of(req, s);
+  if (c.denied) return std::move(*c.denied);
+  auto body = json_object(req.body);
+  if (!body) return error_response(400, "Request body must be a JSON object");
+  auto id = string_member(*body, "id");
+  if (!id) return error_response(400, "id must be a string");
+  // Only the caller's own sessions are candidates: another user's id matches none of them.
+  auto it = std::find_if(
+      c.sessions.begin(), c.sessions.end(),
+      [&](const tokenauth::session_info& i) { return s.ids.matches(i.family_id, *id); });
+  if (it == c.sessions.end()) return error_response(404, "Session not found");
+  if (auto ec = s.refresh.revoke_family(it->family_id)) {
+    if (tokenauth::is_store_unavailable(ec))
+      return error_response(503, "Session store unavailable");
+    return error_response(404, "Session not found");  // swept since it was listed
+  }
+  const bool current = same_family(it->family_id, c.family_id);
+  response r = ok_data(200, {{"current", current}});
+  if (current) clear_refresh_cookie(s, r);
+  return r;
+}
+
+response logout_all(const request& req, services& s) {
+  auto c = session_caller_of(req, s);
+  if (c.denied) return std::move(*c.denied);
+  if (tokenauth::is_store_unavailable(s.refresh.revoke_user(c.user_id)))
+    return error_response(503, "Session store unavailable");
+  response r = ok_data(200, {{"ended", c.sessions.size()}});
+  clear_refresh_cookie(s, r);
+  return r;
+}
+
+// Demo only: the server plays a thief who has copied the caller's refresh cookie. The thief
+// presents it and refreshes once more, as any client would, so the browser's cookie is now two
+// generations old. No grace window covers that, so the browser's next reissuance is reuse: the
+// session is revoked. Nothing the thief got is returned.
+response demo_steal(const request& req, services& s) {
+  if (!s.demo) return error_response(404, "Not Found");
+  auto c = session_caller_of(req, s);
+  if (c.denied) return std::move(*c.denied);
+  const auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  auto used = s.refresh.rotate(*cookie);
+  if (used && !used->token)
+    return error_response(409, "The refresh token was just rotated; reissue, then try again");
+  std::error_code ec = used ? std::error_code{} : used.error();
+  if (used) {
+    auto refreshed = s.refresh.rotate(*used->token);
+    if (!refreshed) ec = refreshed.error();
+  }
+  if (ec) {
+    if (tokenauth::is_store_unavailable(ec))
+      return error_response(503, "Session store unavailable");
+    response r = error_response(401, ec.message());
+    clear_refresh_cookie(s, r);
+    return r;
+  }
+  return ok_data(200, {{"rotations", 2}});
+}
+
 response demo_page(const request&, services& s) {
   response r;
   r.body = std::string(demo_page_html);
@@ -293,6 +425,10 @@ const route routes[] = {
     {"POST", "/auth/login", login, runs_on::password, false},
     {"POST", "/auth/reissuance", reissue, runs_on::store, true},
     {"POST", "/auth/logout", logout, runs_on::store, true},
+    {"GET", "/auth/sessions", list_sessions, runs_on::store, true},
+    {"POST", "/auth/sessions/revoke", revoke_session, runs_on::store, true},
+    {"POST", "/auth/logout-all", logout_all, runs_on::store, true},
+    {"POST", "/auth/demo/steal", demo_steal, runs_on::store, true},
     {"GET", "/getuser", get_user, runs_on::io, false},
     {"GET", "/getnumber", get_number, runs_on::io, false},
 };
@@ -398,6 +534,8 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
                                std::move(cookie),
                                std::move(*dummy),
                                page_csp(),
+                               session_ids(cfg.jwt_secret),
+                               cfg.demo || loopback_host(cfg.host),
                                {cfg.bcrypt_threads, cfg.bcrypt_queue, /*low_priority=*/true},
                                nullptr});
   if (cfg.store_threads > 0)

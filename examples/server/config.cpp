@@ -179,6 +179,14 @@ const option_spec options[] = {
        c.access_log = *b;
        return {};
      }},
+    {"demo", "DEMO", "true|false",
+     "offer the demo page's stolen-token simulation on any --host (default: loopback only)",
+     [](config& c, const std::string& v) -> std::string {
+       auto b = parse_bool(v);
+       if (!b) return "demo must be true or false, got '" + v + "'";
+       c.demo = *b;
+       return {};
+     }},
 };
 
 const option_spec* find_flag(std::string_view name) {

@@ -38,6 +38,7 @@ struct config {
   std::size_t body_limit = 64 * 1024;
   unsigned read_timeout = 15;  // seconds a request may take to arrive, idle wait included
   bool access_log = true;
+  bool demo = false;  // demo-only routes even off loopback (on a loopback host they are always on)
   std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
   bool jwt_secret_generated = false;
   std::vector<std::string> notes;  // warnings for the start-up banner
