@@ -377,7 +377,7 @@ TEST_CASE("the session routes answer 503 JSON when the refresh store is down") {
   CHECK(sessions_of(list(f, ada)).size() == 1);  // nothing was lost
 }
 
-TEST_CASE("--demo and DEMO take true or false") {
+TEST_CASE("the demo setting (flag --demo, environment DEMO) takes true or false") {
   auto env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   auto parse = [&](std::vector<std::string> args) {
     return tokenauth_server::parse_config(args, env, "");
