@@ -1,6 +1,8 @@
-// HS256 sign and verify: tokenauth beside libjwt (and cpp-jwt, bench_cppjwt.cpp) in one binary,
-// every verify benchmark on the same token (bench_jwt.hpp). Sign benchmarks build the claims and
-// produce a token per iteration, as a server does per login; each checks its output verifies.
+// Sign and verify: tokenauth beside libjwt (and cpp-jwt, bench_cppjwt.cpp, and the plain OpenSSL
+// floor, bench_openssl.cpp) in one binary, every verify benchmark of an algorithm on the same token
+// (bench_jwt.hpp). Sign benchmarks build the claims and produce a token per iteration, as a server
+// does per login; each checks its output verifies. HS256 benchmarks are named "<library>_<op>",
+// public-key ones "<library>_<op>/<alg>".
 // Run: benchmarks/run.sh (Release, pinned core, 5 repetitions, medians and ratios).
 #include <benchmark/benchmark.h>
 
@@ -153,12 +155,12 @@ const auto* libjwt_key() {
   return reinterpret_cast<const unsigned char*>(secret.data());
 }
 
-std::string libjwt_sign() {
+std::string libjwt_sign(jwt_alg_t alg, const unsigned char* key, int key_size) {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return {};
   const jwt_ptr j(raw);
   const std::string id_s(id), nick_s(nick), name_s(name);
-  if (jwt_set_alg(j.get(), JWT_ALG_HS256, libjwt_key(), static_cast<int>(secret.size())) != 0 ||
+  if (jwt_set_alg(j.get(), alg, key, key_size) != 0 ||
       jwt_add_grant(j.get(), "id", id_s.c_str()) != 0 ||
       jwt_add_grant(j.get(), "nick", nick_s.c_str()) != 0 ||
       jwt_add_grant(j.get(), "name", name_s.c_str()) != 0 ||
@@ -171,7 +173,7 @@ std::string libjwt_sign() {
 void BM_libjwt_sign(benchmark::State& state) {
   std::string t;
   for (auto _ : state) {
-    t = libjwt_sign();
+    t = libjwt_sign(JWT_ALG_HS256, libjwt_key(), static_cast<int>(secret.size()));
     benchmark::DoNotOptimize(t.data());
   }
   check_token(state, t, "libjwt sign");
@@ -192,6 +194,41 @@ void BM_libjwt_verify(benchmark::State& state) {
 
 BENCHMARK(BM_libjwt_sign);
 BENCHMARK(BM_libjwt_verify);
+
+// libjwt takes the PEM text on every call and parses it each time: that is its API.
+const unsigned char* pem_bytes(const std::string& pem) {
+  return reinterpret_cast<const unsigned char*>(pem.data());
+}
+
+void BM_libjwt_sign_pk(benchmark::State& state, const pk_algorithm& alg) {
+  const jwt_alg_t libjwt_alg = jwt_str_alg(std::string(alg.name).c_str());
+  const std::string& pem = key_pem(alg, key_part::private_key);
+  std::string t;
+  for (auto _ : state) {
+    t = libjwt_sign(libjwt_alg, pem_bytes(pem), static_cast<int>(pem.size()));
+    benchmark::DoNotOptimize(t.data());
+  }
+  if (!pk_accepts(alg, t)) state.SkipWithError("libjwt sign: token not accepted");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_libjwt_verify_pk(benchmark::State& state, const pk_algorithm& alg) {
+  const std::string& t = pk_token(alg);
+  const std::string& pem = key_pem(alg, key_part::public_key);
+  bool ok = true;
+  for (auto _ : state) {
+    jwt_t* raw = nullptr;
+    ok &= jwt_decode(&raw, t.c_str(), pem_bytes(pem), static_cast<int>(pem.size())) == 0;
+    const jwt_ptr j(raw);
+    benchmark::DoNotOptimize(raw);
+  }
+  if (!ok) state.SkipWithError("libjwt rejected the token");
+  state.SetItemsProcessed(state.iterations());
+}
+
+[[maybe_unused]] const bool libjwt_pk_registered =
+    register_per_algorithm("libjwt_sign", BM_libjwt_sign_pk, rs_or_es) &&
+    register_per_algorithm("libjwt_verify", BM_libjwt_verify_pk, rs_or_es);
 
 #endif  // TOKENAUTH_BENCH_LIBJWT
 
