@@ -20,7 +20,7 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
     add_test(NAME server_browser_test
       COMMAND ${CMAKE_COMMAND} -E env NODE_PATH=${TOKENAUTH_NODE_DIR}/node_modules
         ${TOKENAUTH_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/server/browser_test.cjs
-        $<TARGET_FILE:tokenauth-server> ${CMAKE_CURRENT_BINARY_DIR}/server-browser-test.png)
+        $<TARGET_FILE:tokenauth-server> ${CMAKE_CURRENT_BINARY_DIR}/server-browser-test)
   else()
     add_test(NAME server_browser_test
       COMMAND sh -c "echo 'SKIPPED: node not found'; test \"$CI\" = true && exit 1; exit 77")

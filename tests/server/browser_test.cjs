@@ -1,7 +1,11 @@
-// Browser test of the demo page: headless Chromium (Debian's, driven by npm playwright-core)
-// joins, logs in, gets a number, waits past the 2 s access TTL, gets a number again (the page
-// refreshes its token: seen in the network log), logs out, and saves a screenshot.
-// usage: node browser_test.cjs SERVER_BINARY SCREENSHOT_PATH   (NODE_PATH must reach playwright-core)
+// Browser test of the demo page: headless Chromium (Debian's, driven by npm playwright-core) with
+// two browser contexts (two devices of one user) against a server with a 3 s access TTL:
+//   join, log in (claims shown, no refresh token anywhere in the page) -> the access token expires
+//   (countdown) -> a request gets 401 jwt expired, the page reissues and retries -> a second
+//   session -> the first ends the second -> log out everywhere -> the stolen-token simulation ends
+//   a session by reuse detection -> phone-width layout -> a reload after logout stays logged out.
+// A PNG per step is saved in SCREENSHOT_DIR.
+// usage: node browser_test.cjs SERVER_BINARY SCREENSHOT_DIR   (NODE_PATH must reach playwright-core)
 // Exit 77 = skipped (no chromium / playwright-core), except under CI=true where that fails.
 'use strict';
 const { spawn } = require('child_process');
@@ -9,9 +13,10 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const [serverBinary, screenshotPath] = process.argv.slice(2).map((p) => p && path.resolve(p));
+const [serverBinary, screenshotDir] = process.argv.slice(2).map((p) => p && path.resolve(p));
 const chromiumPath = '/usr/bin/chromium';
 const ci = process.env.CI === 'true';
+const accessTtl = 3;  // seconds
 
 function skip(why) {
   if (ci) {
@@ -37,7 +42,7 @@ function check(condition, message) {
 function startServer(dir) {
   return new Promise((resolve, reject) => {
     const server = spawn(serverBinary, [
-      '--port', '0', '--access-ttl', '2s', '--bcrypt-cost', '4',
+      '--port', '0', '--access-ttl', `${accessTtl}s`, '--bcrypt-cost', '4',
       '--users', `sqlite:${path.join(dir, 'users.db')}`,
     ], {
       cwd: dir,
@@ -59,80 +64,161 @@ function startServer(dir) {
   });
 }
 
+// One device: a browser context with its page, its network log and its console problems.
+async function device(browser, base, name, problems, viewport) {
+  const context = await browser.newContext({ viewport: viewport || { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const network = [];
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    network.push(`${r.request().method()} ${url.pathname} ${r.status()}`);
+  });
+  // HTTP errors the flow expects (403 before login, 401 jwt expired, ...) are logged as "Failed to
+  // load resource"; anything else (a CSP violation, a script error) fails the test.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`${name}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${name}: ${e}`));
+  await page.goto(base + '/');
+  await page.waitForSelector('#log li:has-text("ready")');
+  return { name, context, page, network };
+}
+
+async function login(d, email) {
+  await d.page.fill('#login-email', email);
+  await d.page.fill('#login-password', 'browser password');
+  await d.page.click('#login-submit');
+  await d.page.waitForSelector('#status:has-text("Logged in as pat")');
+  await d.page.waitForSelector('#sessions li.current');
+}
+
+async function sessionCount(d) {
+  return d.page.locator('#sessions li').count();
+}
+
+// Clicks "Refresh list" and waits for the answer to it.
+async function refreshList(d) {
+  const before = await d.page.locator('#log li').count();
+  await d.page.click('#sessions-refresh');
+  await d.page.waitForFunction((n) => {
+    const items = [...document.querySelectorAll('#log li')];
+    return items.length > n && items.slice(0, items.length - n).some((li) => /\/auth\/sessions → /.test(li.textContent));
+  }, before);
+  await d.page.waitForLoadState('networkidle');
+}
+
 async function main() {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  for (const f of fs.readdirSync(screenshotDir)) if (f.endsWith('.png')) fs.rmSync(path.join(screenshotDir, f));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-browser-'));
   const { server, base, output } = await startServer(dir);
-  const profile = path.join(dir, 'profile');  // a fresh --user-data-dir
-  const context = await chromium.launchPersistentContext(profile, {
+  const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
   });
-  const network = [];
   const problems = [];
+  const shots = [];
+  const shot = async (d, name) => {
+    const file = path.join(screenshotDir, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
+    await d.page.screenshot({ path: file, fullPage: true });
+    shots.push(file);
+  };
   try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on('response', (r) => {
-      const url = new URL(r.url());
-      network.push({ method: r.request().method(), path: url.pathname, status: r.status() });
-    });
-    // HTTP errors the flow expects (403 before login, 401 jwt expired) are logged as "Failed to
-    // load resource"; anything else (a CSP violation, a script error) fails the test.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
+    const a = await device(browser, base, 'laptop', problems);
+    const b = await device(browser, base, 'phone', problems, { width: 390, height: 844 });
 
-    await page.goto(base + '/');
-    await page.waitForSelector('#log li');  // the start-up reissuance has answered (no cookie yet)
+    // Join and log in: the claims are shown, the refresh token is nowhere in the page.
+    await a.page.fill('#join-email', 'pat@example.com');
+    await a.page.fill('#join-nick', 'pat');
+    await a.page.fill('#join-name', 'Pat Doe');
+    await a.page.fill('#join-password', 'browser password');
+    await a.page.click('#join-submit');
+    await a.page.waitForSelector('#log li:has-text("joined as pat")');
+    await login(a, 'pat@example.com');
+    check(await a.page.textContent('#claims dt:has-text("nick") + dd') === 'pat', 'nick claim shown');
+    check(/\(.+\)$/.test(await a.page.textContent('#claims dt:has-text("exp") + dd')), 'exp shown as a time');
+    check(/^expires in 0:0[0-3]$/.test(await a.page.textContent('#countdown')), 'countdown runs');
+    check(await a.page.evaluate(() => document.cookie) === '', 'the refresh cookie is HttpOnly');
+    check(!(await a.page.content()).includes('rt1.'), 'no refresh token in the page');
+    check(await sessionCount(a) === 1, 'one session after login');
+    await shot(a, 'logged-in');
 
-    await page.fill('#join-email', 'pat@example.com');
-    await page.fill('#join-nick', 'pat');
-    await page.fill('#join-name', 'Pat Doe');
-    await page.fill('#join-password', 'browser password');
-    await page.click('#join-submit');
-    await page.waitForSelector('#log li:has-text("joined as pat")');
-
-    await page.fill('#login-password', 'browser password');
-    await page.click('#login-submit');
-    await page.waitForSelector('#status:has-text("Logged in as pat")');
-
-    await page.click('#get-number');
-    await page.waitForSelector('#log li:has-text("number ")');
-    const first = Number(await page.textContent('#number'));
-    check(first >= 1 && first <= 10, `first number ${first}`);
-
-    await page.waitForTimeout(3000);  // past the 2 s access TTL
-    const before = network.length;
-    await page.click('#get-number');
-    await page.waitForFunction(() => document.querySelectorAll('#log li').length >= 6 &&
-                               /number \d+$/.test(document.querySelector('#log li').textContent));
-    const after = network.slice(before).map((n) => `${n.method} ${n.path} ${n.status}`);
+    // The access token expires: the countdown says so; the next request reissues and retries.
+    await a.page.waitForSelector('#countdown.expired', { timeout: (accessTtl + 2) * 1000 });
+    await a.page.waitForTimeout(1100);  // exp is a whole second: be past it on the server too
+    await shot(a, 'access-token-expired');
+    const before = a.network.length;
+    await a.page.click('#get-number');
+    await a.page.waitForFunction(() => /^\d+$/.test(document.querySelector('#number').textContent));
+    const after = a.network.slice(before);
     check(JSON.stringify(after) === JSON.stringify([
       'GET /getnumber 401', 'POST /auth/reissuance 200', 'GET /getnumber 200']),
     `expected an expired token, one reissuance and a retry, saw ${JSON.stringify(after)}`);
+    check(await a.page.locator('#log li:has-text("access token expired: reissuing")').count() === 1, 'reissuance logged');
+    check(!(await a.page.textContent('#countdown')).startsWith('expired'), 'countdown restarted');
+    await shot(a, 'silent-reissuance');
 
-    await page.click('#logout');
-    await page.waitForSelector('#status:has-text("Not logged in")');
-    check(network.some((n) => n.path === '/auth/logout' && n.status === 200), 'logout answered 200');
-    await page.screenshot({ path: screenshotPath, fullPage: true });
+    // A second device: two sessions, each sees the other.
+    await login(b, 'pat@example.com');
+    check(await sessionCount(b) === 2, 'the phone sees two sessions');
+    await refreshList(a);
+    check(await sessionCount(a) === 2, 'the laptop sees two sessions');
+    await shot(b, 'phone-two-sessions');
 
-    // The cookie is gone: a reload cannot restore the session.
-    await page.reload();
-    await page.waitForSelector('#log li:has-text("ready")');
-    check((await page.textContent('#status')) === 'Not logged in', 'logged out after reload');
+    // The laptop ends the phone's session; the phone learns on its next request.
+    await a.page.click('#sessions li:not(.current) button.end');
+    await a.page.waitForSelector('#log li:has-text("ended session")');
+    await a.page.waitForFunction(() => document.querySelectorAll('#sessions li').length === 1);
+    check(await a.page.locator('#sessions li.current').count() === 1, 'the laptop keeps its own');
+    await shot(a, 'laptop-ended-phone');
+    await b.page.click('#sessions-refresh');
+    await b.page.waitForSelector('#status:has-text("Not logged in")');
+    check(b.network.some((n) => /^(GET \/auth\/sessions 401|POST \/auth\/reissuance 401)$/.test(n)),
+      'the phone was refused');
+    await shot(b, 'phone-session-ended');
+
+    // Log out everywhere ends both sessions.
+    await login(b, 'pat@example.com');
+    await refreshList(a);
+    check(await sessionCount(a) === 2, 'two sessions again');
+    await a.page.click('#logout-all');
+    await a.page.waitForSelector('#log li:has-text("logged out everywhere: 2 session(s) ended")');
+    check(await a.page.textContent('#status') === 'Not logged in', 'the laptop is logged out');
+    await b.page.click('#sessions-refresh');
+    await b.page.waitForSelector('#status:has-text("Not logged in")');
+    await shot(a, 'logged-out-everywhere');
+
+    // The stolen refresh token: reuse detection ends the laptop's session, not the phone's.
+    await login(a, 'pat@example.com');
+    await login(b, 'pat@example.com');
+    await a.page.click('#steal');
+    await a.page.waitForSelector('#log li:has-text("reuse detected")');
+    check(await a.page.textContent('#status') === 'Not logged in', 'the stolen session is over');
+    check(a.network.slice(-2).join() === 'POST /auth/demo/steal 200,POST /auth/reissuance 401',
+      `steal then refused reissuance, saw ${a.network.slice(-2)}`);
+    await shot(a, 'stolen-token-detected');
+    await refreshList(b);
+    check(await sessionCount(b) === 1, 'only the phone\'s session is left');
+    await b.page.click('#get-number');
+    await b.page.waitForFunction(() => /^\d+$/.test(document.querySelector('#number').textContent));
+    await shot(b, 'phone-width-after-theft');
+
+    // The laptop's cookie is gone: a reload cannot restore the session.
+    await a.page.reload();
+    await a.page.waitForSelector('#log li:has-text("ready")');
+    check(await a.page.textContent('#status') === 'Not logged in', 'logged out after reload');
 
     check(problems.length === 0, `console errors (CSP?): ${problems.join(' | ')}`);
   } finally {
-    await context.close();
+    await browser.close();
     server.kill('SIGTERM');
     await new Promise((resolve) => server.on('exit', resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   }
   check(server.exitCode === 0, `server exit code ${server.exitCode} after SIGTERM`);
   check(/tokenauth-server: stopped/.test(output()), 'graceful stop message');
-  console.log(`browser test passed; network log:\n${network.map(
-    (n) => `  ${n.method} ${n.path} ${n.status}`).join('\n')}\nscreenshot: ${screenshotPath}`);
+  console.log(`browser test passed; screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
 }
 
 main().catch((e) => {
