@@ -124,7 +124,7 @@ function init(args)
 end
 function request()
   local family = table.remove(free, 1)
-  local headers = { ["Authorization"] = "Bearer " .. bearer }
+  local headers = { ["Authorization"] = "Bearer " .. bearer, ["Content-Type"] = "application/json" }
   if family then headers["Cookie"] = "refreshToken=" .. sessions[family] end
   return wrk.format("POST", "/auth/reissuance", headers)
 end

@@ -53,6 +53,34 @@ TEST_CASE("cookie_value is exact about names and rejects malformed values") {
   CHECK(cookie_value("junk; ;=x; t=ok", "t") == std::optional<std::string_view>("ok"));
 }
 
+TEST_CASE("cookie_value: an ill-formed cookie of the same name does not hide a good one") {
+  // Several cookies of one name arrive when they were set for different paths or tossed by a
+  // sibling subdomain; the tossed one comes first when its path is more specific.
+  CHECK(cookie_value("t=a b; t=good", "t") == std::optional<std::string_view>("good"));
+  CHECK(cookie_value("t=\"a; t=good", "t") == std::optional<std::string_view>("good"));
+  CHECK(cookie_value("t=a,b;t=c;t=d", "t") == std::optional<std::string_view>("c"));
+  CHECK_FALSE(cookie_value("t=a b; t=a\\b", "t"));
+  // The filter skips values the caller cannot use (here: empty ones).
+  auto non_empty = [](std::string_view v) { return !v.empty(); };
+  CHECK(cookie_value("t=; t=x", "t", non_empty) == std::optional<std::string_view>("x"));
+  CHECK_FALSE(cookie_value("t=; u=x", "t", non_empty));
+  CHECK(cookie_value("t=; t=x", "t") == std::optional<std::string_view>(""));
+}
+
+TEST_CASE("is_json_content_type accepts application/json with parameters only") {
+  CHECK(is_json_content_type("application/json"));
+  CHECK(is_json_content_type("Application/JSON"));
+  CHECK(is_json_content_type("application/json; charset=utf-8"));
+  CHECK(is_json_content_type(" application/json ;charset=UTF-8"));
+  CHECK_FALSE(is_json_content_type(""));
+  CHECK_FALSE(is_json_content_type("text/plain"));
+  CHECK_FALSE(is_json_content_type("text/plain; application/json"));
+  CHECK_FALSE(is_json_content_type("application/jsonx"));
+  CHECK_FALSE(is_json_content_type("application/x-www-form-urlencoded"));
+  CHECK_FALSE(is_json_content_type("multipart/form-data; boundary=x"));
+  CHECK_FALSE(is_json_content_type("application/json-seq"));
+}
+
 TEST_CASE("set_cookie writes every configured attribute") {
   cookie_options o;
   o.path = "/auth";

@@ -118,20 +118,36 @@ bool allowed_origin(const services& s, std::string_view origin) {
          s.cfg.cors_origins.end();
 }
 
-// Origin is this server itself (the demo page): scheme://Host.
-bool same_origin(const request& req) {
-  std::string_view o = req.origin;
-  for (std::string_view scheme : {"http://", "https://"})
-    if (o.substr(0, scheme.size()) == scheme)
-      return !req.host.empty() && o.substr(scheme.size()) == req.host;
-  return false;
+// Origin is this server itself (the demo page). The scheme counts: https://host and http://host
+// are different origins. Behind a TLS proxy the server cannot see the scheme the browser used, so
+// --public-origin names it; otherwise the server is what the browser reached: http://Host.
+bool same_origin(const services& s, const request& req) {
+  if (!s.cfg.public_origin.empty()) return req.origin == s.cfg.public_origin;
+  constexpr std::string_view scheme = "http://";
+  return !req.host.empty() && req.origin.size() == scheme.size() + req.host.size() &&
+         req.origin.substr(0, scheme.size()) == scheme &&
+         req.origin.substr(scheme.size()) == req.host;
 }
 
+// Every API answer varies with Origin (the CORS headers are there or not), so shared caches must
+// key on it even when this particular answer carries none.
 void add_cors(const services& s, const request& req, response& r) {
+  r.headers.emplace_back("Vary", "Origin");
   if (req.origin.empty() || !allowed_origin(s, req.origin)) return;
   r.headers.emplace_back("Access-Control-Allow-Origin", std::string(req.origin));
   r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
-  r.headers.emplace_back("Vary", "Origin");
+}
+
+// The CSRF defence of every state-changing route (all are POSTs) and of every route that reads
+// the refresh cookie. The Origin must be allowed or our own; a request without one is not from a browser that would attach cookies cross-site, so
+// it passes. A POST's body must be declared application/json: a cross-site form or no-cors fetch
+// cannot send that without a CORS preflight, which only allowed origins pass.
+std::optional<response> csrf_check(const services& s, const request& req, bool json_body) {
+  if (!req.origin.empty() && !allowed_origin(s, req.origin) && !same_origin(s, req))
+    return error_response(403, "Origin not allowed");
+  if (json_body && !http::is_json_content_type(req.content_type))
+    return error_response(415, "Content-Type must be application/json");
+  return std::nullopt;
 }
 
 // ---- routes ---------------------------------------------------------------------------------
@@ -419,6 +435,11 @@ struct route {
   bool uses_cookie;  // reads the refresh cookie: only from allowed or same origins
 };
 
+// Every route but GET (and OPTIONS, answered without a route) changes state.
+bool changes_state(const route& rt) {
+  return rt.method != "GET";
+}
+
 const route routes[] = {
     {"GET", "/", demo_page, runs_on::io, false},
     {"POST", "/auth/join", join, runs_on::password, false},
@@ -441,10 +462,14 @@ struct owned_request {
         cookie(r.cookie),
         origin(r.origin),
         host(r.host),
+        content_type(r.content_type),
+        client_address(r.client_address),
+        forwarded_for(r.forwarded_for),
         body(r.body),
         has_auth(r.authorization.has_value()),
         authorization(r.authorization.value_or("")) {}
-  std::string method, target, cookie, origin, host, body;
+  std::string method, target, cookie, origin, host, content_type, client_address, forwarded_for,
+      body;
   bool has_auth;
   std::string authorization;
   request view() const {
@@ -455,6 +480,9 @@ struct owned_request {
     r.host = host;
     r.cookie = cookie;
     r.origin = origin;
+    r.content_type = content_type;
+    r.client_address = client_address;
+    r.forwarded_for = forwarded_for;
     r.body = body;
     return r;
   }
@@ -518,6 +546,7 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   ro.token_ttl = cfg.refresh_ttl;
   ro.family_lifetime = std::max<tokenauth::unix_seconds>(cfg.refresh_ttl, 90 * 86400);
   ro.grace = cfg.refresh_grace;
+  ro.max_families_per_user = cfg.max_sessions_per_user;
   ro.clock = clock;
   http::cookie_options cookie;
   cookie.path = "/auth";
@@ -559,9 +588,11 @@ std::optional<response> app::handle(const request& req, const resume_fn& resume)
       if (rt.path != path) continue;
       by_path = &rt;
       if (rt.method != req.method) continue;
-      if (rt.uses_cookie && !req.origin.empty() && !allowed_origin(s, req.origin) &&
-          !same_origin(req))
-        return error_response(403, "Origin not allowed");
+      if (changes_state(rt) || rt.uses_cookie)
+        if (auto refused = csrf_check(s, req, /*json_body=*/changes_state(rt))) {
+          add_cors(s, req, *refused);
+          return refused;
+        }
       worker_pool* pool = rt.where == runs_on::password ? &s.password_pool
                           : rt.where == runs_on::store  ? s.store_pool.get()
                                                         : nullptr;
@@ -583,8 +614,8 @@ std::optional<response> app::handle(const request& req, const resume_fn& resume)
     response r;
     if (req.method == "OPTIONS") {  // CORS preflight
       r.status = 204;
+      add_cors(s, req, r);
       if (!req.origin.empty() && allowed_origin(s, req.origin)) {
-        add_cors(s, req, r);
         r.headers.emplace_back("Access-Control-Allow-Methods", std::string(allowed_methods));
         r.headers.emplace_back("Access-Control-Allow-Headers", std::string(allowed_headers));
         r.headers.emplace_back("Access-Control-Max-Age", "600");
@@ -629,6 +660,10 @@ std::string_view reason(unsigned status) {
       return "Conflict";
     case 413:
       return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:

@@ -29,6 +29,9 @@ struct request {
   std::string_view host;
   std::string_view cookie;
   std::string_view origin;
+  std::string_view content_type;
+  std::string_view client_address;  // the socket peer's IP address, textual
+  std::string_view forwarded_for;   // X-Forwarded-For (every such field, comma-joined)
   std::string_view body;
 };
 

@@ -63,6 +63,14 @@ std::string set_duration(unix_seconds& field, const std::string& v, bool allow_z
   return {};
 }
 
+// An origin as browsers send it: http(s)://host[:port], nothing after. Error message or empty.
+std::string check_origin(const std::string& o, const char* what) {
+  const std::size_t scheme = o.rfind("https://", 0) == 0 ? 8 : o.rfind("http://", 0) == 0 ? 7 : 0;
+  if (scheme == 0 || o.size() == scheme || o.find_first_of("/?#@ \t", scheme) != std::string::npos)
+    return std::string(what) + " must look like https://host[:port], got '" + o + "'";
+  return {};
+}
+
 struct option_spec {
   std::string_view flag;  // without the leading "--"
   std::string_view env;
@@ -117,12 +125,26 @@ const option_spec options[] = {
      [](config& c, const std::string& v) -> std::string {
        for (auto& o : split_list(v)) {
          if (o == "*") return "cors-origin '*' cannot be used with credentials; name the origins";
-         if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
-           return "cors-origin must look like https://host[:port], got '" + o + "'";
          if (o.back() == '/') o.pop_back();
+         if (auto err = check_origin(o, "cors-origin"); !err.empty()) return err;
          c.cors_origins.push_back(o);
        }
        return {};
+     }},
+    {"public-origin", "PUBLIC_ORIGIN", "ORIGIN",
+     "scheme://host[:port] browsers load the demo page from, for the same-origin check\n"
+     "                          (default: http://<Host header>; set it behind a TLS proxy)",
+     [](config& c, const std::string& v) -> std::string {
+       std::string o = v;
+       if (!o.empty() && o.back() == '/') o.pop_back();
+       if (auto err = check_origin(o, "public-origin"); !err.empty()) return err;
+       c.public_origin = o;
+       return {};
+     }},
+    {"max-sessions-per-user", "MAX_SESSIONS_PER_USER", "N",
+     "live refresh sessions per user; a login beyond it revokes the oldest (default 100)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.max_sessions_per_user, v, 1, 100000, "max-sessions-per-user");
      }},
     {"cookie-samesite", "COOKIE_SAMESITE", "None|Lax|Strict",
      "SameSite of the refresh cookie (default None)",

@@ -26,6 +26,8 @@ struct config {
   std::string store = "memory";  // memory | sqlite:PATH | redis://[:pw@]host:port[/db]
   std::string users = "sqlite:./tokenauth-users.db";
   std::vector<std::string> cors_origins{"http://localhost:3000"};
+  std::string public_origin;  // scheme://host[:port] browsers reach us at; empty: http://Host
+  std::size_t max_sessions_per_user = 100;  // live refresh sessions; the oldest is revoked first
   tokenauth::http::same_site cookie_same_site = tokenauth::http::same_site::none;
   bool cookie_secure = true;
   int bcrypt_cost = 12;

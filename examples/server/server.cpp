@@ -39,7 +39,11 @@ struct shared_state {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, shared_state& state) : stream_(std::move(socket)), state_(state) {}
+  session(tcp::socket&& socket, shared_state& state) : stream_(std::move(socket)), state_(state) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_address_ = peer.address().to_string();
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(),
@@ -48,6 +52,7 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void read() {
+    forwarded_for_.clear();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.header_limit));
     parser_->body_limit(state_.cfg.body_limit);
@@ -81,10 +86,21 @@ class session : public std::enable_shared_from_this<session> {
         case bhttp::field::origin:
           set(r.origin);
           break;
+        case bhttp::field::content_type:
+          set(r.content_type);
+          break;
+        case bhttp::field::unknown:  // X-Forwarded-For: several fields form one list
+          if (beast::iequals(f.name_string(), "x-forwarded-for")) {
+            if (!forwarded_for_.empty()) forwarded_for_ += ',';
+            forwarded_for_.append(f.value().data(), f.value().size());
+          }
+          break;
         default:
           break;
       }
     }
+    r.client_address = client_address_;
+    r.forwarded_for = forwarded_for_;
     r.body = req.body();
     method_ = r.method;
     path_ = request_path(r.target);
@@ -171,6 +187,8 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string out_;  // the serialized response; capacity reused across requests
+  std::string client_address_;
+  std::string forwarded_for_;
   std::string_view method_, path_;
   unsigned status_ = 0;
   bool keep_alive_ = false;

@@ -109,11 +109,13 @@ inline std::optional<std::string_view> bearer_token(std::string_view authorizati
   return token;
 }
 
-// The value of cookie `name` in a Cookie request header (RFC 6265 §4.2.1: `a=1; b=2`). Names
-// match case-sensitively; the first occurrence wins; a value in double quotes is returned without
-// them. nullopt when absent or when the pair found is malformed.
-inline std::optional<std::string_view> cookie_value(std::string_view cookie_header,
-                                                    std::string_view name) noexcept {
+// The first value of cookie `name` in a Cookie request header (RFC 6265 §4.2.1: `a=1; b=2`) that
+// is well-formed and that `accept` takes. Names match case-sensitively; a value in double quotes
+// is passed without them. A request may carry several cookies of one name (set for different
+// paths or by a sibling subdomain): an ill-formed or unwanted one does not hide a later good one.
+template <class Accept>
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name,
+                                             Accept accept) {
   while (!cookie_header.empty()) {
     std::size_t semi = cookie_header.find(';');
     std::string_view pair = detail::trim(cookie_header.substr(0, semi));
@@ -124,10 +126,24 @@ inline std::optional<std::string_view> cookie_value(std::string_view cookie_head
     std::string_view value = detail::trim(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
-    if (!is_cookie_value(value)) return std::nullopt;
-    return value;
+    if (is_cookie_value(value) && accept(value)) return value;
   }
   return std::nullopt;
+}
+
+// The first well-formed value of cookie `name` (the first occurrence wins among well-formed
+// ones; RFC 6265 §5.4 orders the more specific path first). nullopt when there is none.
+inline std::optional<std::string_view> cookie_value(std::string_view cookie_header,
+                                                    std::string_view name) noexcept {
+  return cookie_value(cookie_header, name, [](std::string_view) noexcept { return true; });
+}
+
+// True when a Content-Type header names application/json (case-insensitive; parameters such as
+// `; charset=utf-8` allowed). Requiring it makes a cross-site POST a CORS-preflighted request:
+// an HTML form or a no-cors fetch can only send text/plain, form-urlencoded or multipart.
+inline bool is_json_content_type(std::string_view content_type) noexcept {
+  return detail::iequals(detail::trim(content_type.substr(0, content_type.find(';'))),
+                         "application/json");
 }
 
 enum class same_site { none, lax, strict };

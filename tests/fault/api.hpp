@@ -60,9 +60,10 @@ inline std::string login_request(const std::string& nick) {
 }
 
 inline std::string reissue_request(const session& s) {
-  return test_http::build(
-      "POST", "/auth/reissuance",
-      {{"Authorization", "Bearer " + s.access}, {"Cookie", "refreshToken=" + s.cookie}});
+  return test_http::build("POST", "/auth/reissuance",
+                          {{"Authorization", "Bearer " + s.access},
+                           {"Cookie", "refreshToken=" + s.cookie},
+                           {"Content-Type", "application/json"}});
 }
 
 inline std::string get_request(const std::string& path, const session& s) {

@@ -112,6 +112,35 @@ TEST_CASE("REDIS_HOST and REDIS_PORT select Redis unless a store is named") {
   CHECK(named.cfg->store == "memory");
 }
 
+TEST_CASE("public-origin takes one origin, max-sessions-per-user a bounded count") {
+  auto d = parse({});
+  REQUIRE(d.cfg);
+  CHECK(d.cfg->public_origin.empty());
+  CHECK(d.cfg->max_sessions_per_user == 100);
+  auto o = parse({"--public-origin", "https://auth.example:8443/", "--max-sessions-per-user=5"});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->public_origin == "https://auth.example:8443");
+  CHECK(o.cfg->max_sessions_per_user == 5);
+  auto env = parse({}, {{"PUBLIC_ORIGIN", "http://a.example"}, {"MAX_SESSIONS_PER_USER", "7"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->public_origin == "http://a.example");
+  CHECK(env.cfg->max_sessions_per_user == 7);
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"--public-origin", "auth.example"}, "public-origin must look like https://host[:port]"},
+      {{"--public-origin", "https://a.example/path"}, "public-origin must look like"},
+      {{"--public-origin", "https://"}, "public-origin must look like"},
+      {{"--cors-origin", "https://a.example/app"}, "cors-origin must look like"},
+      {{"--max-sessions-per-user", "0"}, "max-sessions-per-user must be a whole number from 1"},
+      {{"--max-sessions-per-user", "many"}, "max-sessions-per-user must be a whole number"},
+  };
+  for (const auto& [args, message] : bad) {
+    auto r = parse(args);
+    CHECK_FALSE(r.cfg);
+    CHECK(r.exit_code == 2);
+    CHECK(r.message.find(message) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad values and unknown flags give a clear message and exit code 2") {
   for (auto args : std::vector<std::vector<std::string>>{{"--port", "70000"},
                                                          {"--access-ttl", "soon"},

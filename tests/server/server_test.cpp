@@ -65,7 +65,7 @@ TEST_CASE("join creates a user and never returns the password hash") {
 TEST_CASE("join and login answer bad input with 400 JSON") {
   fixture f(store_kind());
   auto post = [&](const std::string& path, const std::string& body) {
-    return f.request("POST", path, {{"Content-Type", "application/json"}}, body);
+    return test_server::post(f, path, {}, body);
   };
   for (const std::string path : {"/auth/join", "/auth/login"}) {
     check_error(post(path, ""), 400, "Request body must be a JSON object");
@@ -190,8 +190,7 @@ TEST_CASE("reissuance with the cookie alone works; without a cookie it is 403") 
   CHECK(body_json(r)["data"]["nick"] == "ada");
   CHECK(refresh_cookie(r));
   check_error(reissue(f, s.access, std::nullopt), 403, "No refresh token");
-  check_error(f.request("POST", "/auth/reissuance", {{"Cookie", "other=1"}}), 403,
-              "No refresh token");
+  check_error(post(f, "/auth/reissuance", {{"Cookie", "other=1"}}), 403, "No refresh token");
   check_error(reissue(f, std::nullopt, "rt1.garbage"), 401, "refresh token unknown");
 }
 
@@ -237,9 +236,10 @@ TEST_CASE("two concurrent reissuances with one cookie: both get a token, one new
   std::atomic<int> ready{0};
   auto run = [&](int i) {
     test_http::connection c(f.port());
-    auto req = test_http::build(
-        "POST", "/auth/reissuance",
-        {{"Authorization", "Bearer " + s.access}, {"Cookie", "refreshToken=" + s.cookie}});
+    auto req = test_http::build("POST", "/auth/reissuance",
+                                {{"Authorization", "Bearer " + s.access},
+                                 {"Cookie", "refreshToken=" + s.cookie},
+                                 {"Content-Type", "application/json"}});
     ++ready;
     while (ready.load() < 2) std::this_thread::yield();  // release both at once
     c.send(req);
@@ -264,13 +264,13 @@ TEST_CASE("two concurrent reissuances with one cookie: both get a token, one new
 TEST_CASE("logout clears the cookie and kills the refresh token") {
   fixture f(store_kind());
   auto s = new_session(f, "ada");
-  auto r = f.request("POST", "/auth/logout", {{"Cookie", "refreshToken=" + s.cookie}});
+  auto r = post(f, "/auth/logout", {{"Cookie", "refreshToken=" + s.cookie}});
   REQUIRE(r.status == 200);
   CHECK(body_json(r)["ok"] == true);
   CHECK(cleared(r));
   check_error(reissue(f, s.access, s.cookie), 401, "refresh session revoked");
   // Logging out without a session still succeeds.
-  CHECK(f.request("POST", "/auth/logout").status == 200);
+  CHECK(post(f, "/auth/logout").status == 200);
 }
 
 TEST_CASE("each login is its own session") {
@@ -279,9 +279,7 @@ TEST_CASE("each login is its own session") {
   auto second = login(f, "ada@example.com");
   auto second_cookie = refresh_cookie(second);
   REQUIRE(second_cookie);
-  REQUIRE(
-      f.request("POST", "/auth/logout", {{"Cookie", "refreshToken=" + *second_cookie}}).status ==
-      200);
+  REQUIRE(post(f, "/auth/logout", {{"Cookie", "refreshToken=" + *second_cookie}}).status == 200);
   CHECK(reissue(f, std::nullopt, first.cookie).status == 200);
 }
 
@@ -328,13 +326,107 @@ TEST_CASE("CORS: configured origins get credentials headers, others get none") {
   for (const auto* x : {&pre_evil, &get_evil})
     for (const auto& [name, value] : x->headers) CHECK(name.rfind("access-control-", 0) != 0);
   // A foreign origin cannot make the browser spend the refresh cookie.
-  check_error(f.request("POST", "/auth/reissuance",
-                        {{"Origin", evil}, {"Cookie", "refreshToken=" + s.cookie}}),
-              403, "Origin not allowed");
+  check_error(
+      post(f, "/auth/reissuance", {{"Origin", evil}, {"Cookie", "refreshToken=" + s.cookie}}), 403,
+      "Origin not allowed");
   // The page's own origin (same host) may.
-  CHECK(f.request("POST", "/auth/reissuance",
-                  {{"Origin", "http://127.0.0.1"}, {"Cookie", "refreshToken=" + s.cookie}})
+  CHECK(post(f, "/auth/reissuance",
+             {{"Origin", "http://127.0.0.1"}, {"Cookie", "refreshToken=" + s.cookie}})
             .status == 200);
+}
+
+TEST_CASE("every POST needs a JSON Content-Type: no login CSRF through a text/plain form") {
+  fixture f(store_kind());
+  REQUIRE(join(f, "ada@example.com", "ada").status == 201);
+  const std::string credentials = R"({"email":"ada@example.com","password":"correct horse"})";
+  // What a cross-site <form enctype="text/plain"> or a no-cors fetch can send.
+  for (const std::string type :
+       {"text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x", "application/jsonx", ""}) {
+    test_http::header_list h;
+    if (!type.empty()) h.emplace_back("Content-Type", type);
+    for (const std::string path :
+         {"/auth/join", "/auth/login", "/auth/reissuance", "/auth/logout"}) {
+      auto r = f.request("POST", path, h, credentials);
+      check_error(r, 415, "Content-Type must be application/json");
+      CHECK(r.all("set-cookie").empty());
+    }
+  }
+  auto charset = f.request("POST", "/auth/login",
+                           {{"Content-Type", "application/json; charset=utf-8"}}, credentials);
+  CHECK(charset.status == 200);
+  CHECK(refresh_cookie(charset));
+}
+
+TEST_CASE("every POST checks the Origin: allowed, or same scheme and host, or none") {
+  fixture f(store_kind());
+  REQUIRE(join(f, "ada@example.com", "ada").status == 201);
+  const std::string credentials = R"({"email":"ada@example.com","password":"correct horse"})";
+  auto s = new_session(f, "bob");
+  auto with_origin = [&](const std::string& path, const std::string& origin) {
+    return post(f, path, {{"Origin", origin}, {"Cookie", "refreshToken=" + s.cookie}},
+                path == "/auth/login" ? credentials : "");
+  };
+  for (const std::string path : {"/auth/join", "/auth/login", "/auth/reissuance", "/auth/logout"})
+    for (const std::string origin :
+         {"http://evil.example", "https://127.0.0.1", "http://127.0.0.1:8080", "null",
+          "http://127.0.0.1.evil.example", "http://localhost:3000.evil.example"}) {
+      auto r = with_origin(path, origin);
+      check_error(r, 403, "Origin not allowed");
+      CHECK(r.all("set-cookie").empty());
+      CHECK(r.header("vary") == "Origin");
+      CHECK_FALSE(r.header("access-control-allow-origin"));
+    }
+  // The same origin (the demo page: http, this Host) and a configured one may; so may a client
+  // that sends no Origin at all (not a browser: it has no victim's cookies to spend).
+  CHECK(with_origin("/auth/login", "http://127.0.0.1").status == 200);
+  auto allowed = with_origin("/auth/login", "http://localhost:3000");
+  CHECK(allowed.status == 200);
+  CHECK(allowed.header("access-control-allow-origin") == "http://localhost:3000");
+  CHECK(post(f, "/auth/login", {}, credentials).status == 200);
+  CHECK(with_origin("/auth/reissuance", "http://127.0.0.1").status == 200);
+}
+
+TEST_CASE("public-origin names the scheme and host of the same origin behind a TLS proxy") {
+  auto cfg = test_config();
+  cfg.public_origin = "https://auth.example";
+  fixture f(make_store("memory"), cfg);
+  REQUIRE(join(f, "ada@example.com", "ada").status == 201);
+  const std::string credentials = R"({"email":"ada@example.com","password":"correct horse"})";
+  CHECK(post(f, "/auth/login", {{"Origin", "https://auth.example"}}, credentials).status == 200);
+  check_error(post(f, "/auth/login", {{"Origin", "http://auth.example"}}, credentials), 403,
+              "Origin not allowed");
+  check_error(post(f, "/auth/login", {{"Origin", "http://127.0.0.1"}}, credentials), 403,
+              "Origin not allowed");
+}
+
+TEST_CASE("every API answer says Vary: Origin, with or without an Origin") {
+  fixture f("memory");
+  for (const auto& r : {f.request("GET", "/getnumber"),
+                        f.request("GET", "/getnumber", {{"Origin", "http://localhost:3000"}}),
+                        f.request("GET", "/getnumber", {{"Origin", "http://evil.example"}}),
+                        f.request("GET", "/nope"), f.request("DELETE", "/getuser"),
+                        f.request("OPTIONS", "/getuser", {{"Origin", "http://evil.example"}}),
+                        post(f, "/auth/logout"), f.request("POST", "/auth/logout")}) {
+    CHECK(r.header("vary") == "Origin");
+    CHECK(r.all("vary").size() == 1);
+  }
+}
+
+TEST_CASE("max-sessions-per-user revokes the oldest session of a user beyond the cap") {
+  auto cfg = test_config();
+  cfg.max_sessions_per_user = 2;
+  fixture f(make_store(store_kind()), cfg);
+  auto first = new_session(f, "ada");
+  auto second = refresh_cookie(login(f, "ada@example.com"));
+  auto bob = new_session(f, "bob");  // another user's sessions do not count
+  auto third = refresh_cookie(login(f, "ada@example.com"));
+  REQUIRE(second);
+  REQUIRE(third);
+  check_error(reissue(f, std::nullopt, first.cookie), 401, "refresh session revoked");
+  CHECK(reissue(f, std::nullopt, *second).status == 200);
+  CHECK(reissue(f, std::nullopt, *third).status == 200);
+  CHECK(reissue(f, std::nullopt, bob.cookie).status == 200);
 }
 
 TEST_CASE("unknown paths, wrong methods and oversized requests get JSON errors") {
@@ -439,7 +531,7 @@ TEST_CASE("the access log names method, path and status, and never secrets") {
     auto s = new_session(f, "ada");
     token = s.access;
     f.request("GET", "/getnumber?token=querysecret", {{"Authorization", "Bearer " + s.access}});
-    f.request("POST", "/auth/reissuance", {{"Cookie", "refreshToken=" + s.cookie}});
+    post(f, "/auth/reissuance", {{"Cookie", "refreshToken=" + s.cookie}});
   }
   std::fclose(file);
   std::ifstream in(path);
