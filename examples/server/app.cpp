@@ -139,9 +139,10 @@ void add_cors(const services& s, const request& req, response& r) {
 }
 
 // The CSRF defence of every state-changing route (all are POSTs) and of every route that reads
-// the refresh cookie. The Origin must be allowed or our own; a request without one is not from a browser that would attach cookies cross-site, so
-// it passes. A POST's body must be declared application/json: a cross-site form or no-cors fetch
-// cannot send that without a CORS preflight, which only allowed origins pass.
+// the refresh cookie. The Origin must be allowed or our own; a request without one is not from a
+// browser that would attach cookies cross-site, so it passes. A POST's body must be declared
+// application/json: a cross-site form or no-cors fetch cannot send that without a CORS preflight,
+// which only allowed origins pass.
 std::optional<response> csrf_check(const services& s, const request& req, bool json_body) {
   if (!req.origin.empty() && !allowed_origin(s, req.origin) && !same_origin(s, req))
     return error_response(403, "Origin not allowed");

@@ -190,8 +190,10 @@ TEST_CASE("the session routes need a valid Bearer token and a cookie of one of i
     const std::string body = method == "POST" ? R"({"id":"x"})" : "";
     check_error(f.request(method, path, {{"Cookie", cookie}, {"Content-Type", json}}, body), 401,
                 "Not Logged In");
-    check_error(f.request(method, path, {{"Authorization", "Bearer " + ada.access}}, body), 403,
-                "No refresh token");
+    check_error(
+        f.request(method, path, {{"Authorization", "Bearer " + ada.access}, {"Content-Type", json}},
+                  body),
+        403, "No refresh token");
     check_error(
         f.request(method, path,
                   {{"Authorization", "Bearer nope"}, {"Cookie", cookie}, {"Content-Type", json}},
@@ -344,6 +346,7 @@ TEST_CASE("the demo route answers only on a loopback host or with --demo true") 
     tokenauth_server::request req;
     req.method = "POST";
     req.target = "/auth/demo/steal";
+    req.content_type = "application/json";
     req.body = "{}";
     auto r = a.handle(req, [](tokenauth_server::response) {});
     REQUIRE(r);
