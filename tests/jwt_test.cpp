@@ -15,7 +15,7 @@ namespace {
 
 constexpr unix_seconds now = 1'700'000'000;
 const std::string secret(32, 's');
-const hmac_key key(secret);
+const hmac_key hs_key(secret);
 
 clock_fn fixed(unix_seconds t) {
   return [t] { return t; };
@@ -32,7 +32,7 @@ std::string b64(std::string_view s) {
 }
 
 // A token from exact header and payload text, signed with `k` (or with `sig` when given).
-std::string craft(std::string_view header, std::string_view payload, const hmac_key& k = key) {
+std::string craft(std::string_view header, std::string_view payload, const hmac_key& k = hs_key) {
   std::string input = b64(header) + "." + b64(payload);
   unsigned char mac[max_mac_size];
   k.compute(input, mac);
@@ -46,7 +46,7 @@ std::string payload_exp(unix_seconds exp) {
 }
 
 std::error_code verify_error(const std::string& token, const verify_options& o = at(now)) {
-  return verifier(key, o).verify(token).error();
+  return verifier(hs_key, o).verify(token).error();
 }
 
 }  // namespace
@@ -71,11 +71,11 @@ TEST_CASE("RFC 7515 A.1 vector verifies before its exp and expires after") {
 }
 
 TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock") {
-  const signer s(key, {600, fixed(now), ""});
+  const signer s(hs_key, {600, fixed(now), ""});
   const std::string token = s.sign(claim_set().set("id", "1").set("nick", "n\"ick").set("n", 7));
   const auto parts_end = token.find('.');
   CHECK(base64url::decode(token.substr(0, parts_end)) == hs256);
-  const auto r = verifier(key, at(now)).verify(token);
+  const auto r = verifier(hs_key, at(now)).verify(token);
   REQUIRE(r);
   CHECK(r->iat() == now);
   CHECK(r->exp() == now + 600);
@@ -90,8 +90,9 @@ TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock"
 }
 
 TEST_CASE("sign(json) replaces iat and exp; claim_set refuses them and bad UTF-8") {
-  const signer s(key, {60, fixed(now), ""});
-  const auto r = verifier(key, at(now)).verify(s.sign(json{{"id", "2"}, {"exp", 1}, {"iat", 1}}));
+  const signer s(hs_key, {60, fixed(now), ""});
+  const auto r =
+      verifier(hs_key, at(now)).verify(s.sign(json{{"id", "2"}, {"exp", 1}, {"iat", 1}}));
   REQUIRE(r);
   CHECK(r->exp() == now + 60);
   CHECK(r->iat() == now);
@@ -102,7 +103,7 @@ TEST_CASE("sign(json) replaces iat and exp; claim_set refuses them and bad UTF-8
   // Control characters and non-ASCII text round-trip exactly.
   const std::string odd =
       std::string("tab\t nl\n nul") + '\0' + " \x01 caf\xc3\xa9 \xf0\x9f\x98\x80 \\ /";
-  const auto r2 = verifier(key, at(now)).verify(s.sign(claim_set().set("name", odd)));
+  const auto r2 = verifier(hs_key, at(now)).verify(s.sign(claim_set().set("name", odd)));
   REQUIRE(r2);
   CHECK(r2->string("name") == odd);
   CHECK(r2->json()["name"] == odd);
@@ -114,7 +115,7 @@ TEST_CASE("step 1: empty, oversize and misshapen tokens") {
   verify_options small = at(now);
   small.max_token_size = 100;
   const std::string token =
-      signer(key, {900, fixed(now), ""}).sign(claim_set().set("name", std::string(200, 'x')));
+      signer(hs_key, {900, fixed(now), ""}).sign(claim_set().set("name", std::string(200, 'x')));
   CHECK(verify_error(token, small) == errc::token_too_large);
   CHECK(verify_error(std::string(8193, 'a')) == errc::token_too_large);
   for (const char* bad : {"abc", "a.b", "a.b.c.d", "...", "a..b.c", "a.b.c"})
@@ -170,7 +171,7 @@ TEST_CASE("step 3: one key, one algorithm; the header cannot switch it (V2)") {
   // An HS384 token made with the same secret is refused by an HS256 key even when HS384 is
   // accepted.
   const hmac_key same_secret_384(std::string(48, 's'), algorithm::hs384);
-  CHECK(verifier(key, both)
+  CHECK(verifier(hs_key, both)
             .verify(craft(R"({"alg":"HS384"})", payload_exp(now + 1), same_secret_384))
             .error() == errc::invalid_algorithm);
   // HS384 with an HS384 key and HS384 accepted verifies; not accepted → invalid algorithm.
@@ -283,13 +284,13 @@ TEST_CASE("NumericDate as integer, unsigned, fractional, exponent; never a strin
   CHECK(verify_error(craft(hs256, R"({"exp":9999999999,"nbf":"1"})"), o) == errc::invalid_nbf);
   CHECK(verify_error(craft(hs256, R"({"exp":9999999999,"iat":[1]})"), o) == errc::invalid_iat);
   const auto r =
-      verifier(key, o).verify(craft(hs256, R"({"exp":1700000100.75,"iat":1.6e9,"nbf":0})"));
+      verifier(hs_key, o).verify(craft(hs256, R"({"exp":1700000100.75,"iat":1.6e9,"nbf":0})"));
   REQUIRE(r);
   CHECK(r->exp() == 1700000100);
   CHECK(r->iat() == 1600000000);
   CHECK(r->nbf() == 0);
   // Beyond the int64 range the getters saturate (found by fuzz_verify).
-  const auto huge = verifier(key, o).verify(craft(hs256, R"({"exp":2.4e24,"iat":-1e300})"));
+  const auto huge = verifier(hs_key, o).verify(craft(hs256, R"({"exp":2.4e24,"iat":-1e300})"));
   REQUIRE(huge);
   CHECK(huge->exp() == std::numeric_limits<std::int64_t>::max());
   CHECK(huge->iat() == std::numeric_limits<std::int64_t>::min());
@@ -328,14 +329,14 @@ TEST_CASE("issuer, audience (string or array) and subject when configured (V5)")
         errc::subject_invalid);
   CHECK(verify_error(token(R"(,"iss":"auth.example","aud":"api")"), o) == errc::subject_invalid);
 
-  const auto r =
-      verifier(key, at(now)).verify(token(R"(,"iss":"i","aud":["a","b"],"sub":"s","jti":"j\n")"));
+  const auto r = verifier(hs_key, at(now))
+                     .verify(token(R"(,"iss":"i","aud":["a","b"],"sub":"s","jti":"j\n")"));
   REQUIRE(r);
   CHECK(r->iss() == "i");
   CHECK(r->sub() == "s");
   CHECK(r->jti() == "j\n");
   CHECK(r->aud() == std::vector<std::string>{"a", "b"});
-  CHECK(verifier(key, at(now)).verify(token(R"(,"aud":"solo")"))->aud() ==
+  CHECK(verifier(hs_key, at(now)).verify(token(R"(,"aud":"solo")"))->aud() ==
         std::vector<std::string>{"solo"});
 }
 
@@ -373,7 +374,7 @@ TEST_CASE("key set: kid selects a configured key, never anything else (V6)") {
 }
 
 TEST_CASE("verify_allow_expired skips exp only; verify_or_throw throws the code") {
-  const verifier v(key, at(now));
+  const verifier v(hs_key, at(now));
   const std::string expired = craft(hs256, payload_exp(now - 10));
   CHECK(v.verify(expired).error() == errc::expired);
   REQUIRE(v.verify_allow_expired(expired));
@@ -398,7 +399,7 @@ TEST_CASE("custom claims beyond the member index, and copied verifiers") {
   for (int i = 0; i < 12; ++i)
     payload += ",\"c" + std::to_string(i) + "\":\"v" + std::to_string(i) + "\"";
   payload += R"(,"\u0065sc":"x\u00e9"})";
-  std::optional<verifier> original(verifier(key, at(now)));
+  std::optional<verifier> original(verifier(hs_key, at(now)));
   const verifier copy = *original;
   original.reset();  // the copy must not depend on the original
   const auto r = copy.verify(craft(hs256, payload));
@@ -411,8 +412,8 @@ TEST_CASE("custom claims beyond the member index, and copied verifiers") {
 }
 
 TEST_CASE("8 threads share one verifier and one signer") {
-  const signer s(key, {60, fixed(now), ""});
-  const verifier v(key, at(now));
+  const signer s(hs_key, {60, fixed(now), ""});
+  const verifier v(hs_key, at(now));
   const std::string bad = craft(hs256, payload_exp(now + 60), hmac_key(std::string(32, 'x')));
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;

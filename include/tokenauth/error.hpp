@@ -32,8 +32,12 @@ enum class errc {
   unknown_kid,       // kid names no configured key (or no kid and no default key)
   exp_required,      // exp missing while verify_options::require_exp is on
   duplicate_claim,   // a member name appears twice in the header or the payload
+  invalid_typ,       // header typ is not one of verify_options::accepted_typ (RFC 8725 §3.11)
   // --- keys ---
-  key_too_short,  // HMAC key shorter than the hash output (RFC 7518 §3.2)
+  key_too_short,    // HMAC key shorter than the hash output (RFC 7518 §3.2)
+  key_unsuitable,   // key type, curve or size does not suit the algorithm (e.g. RSA < 2048 bits)
+  key_invalid,      // key text (PEM) could not be parsed
+  key_cannot_sign,  // a public key was given where signing needs the private key
   // --- refresh tokens ---
   refresh_token_unknown,   // not a token this service issued, or already swept
   refresh_token_expired,   // idle (sliding) or absolute family lifetime exceeded
@@ -90,8 +94,16 @@ class error_category final : public std::error_category {
         return "jwt exp required";
       case errc::duplicate_claim:
         return "jwt has a duplicate member name";
+      case errc::invalid_typ:
+        return "jwt typ invalid";
       case errc::key_too_short:
         return "key too short for the algorithm";
+      case errc::key_unsuitable:
+        return "key does not suit the algorithm";
+      case errc::key_invalid:
+        return "key could not be parsed";
+      case errc::key_cannot_sign:
+        return "key cannot sign: it is a public key";
       case errc::refresh_token_unknown:
         return "refresh token unknown";
       case errc::refresh_token_expired:

@@ -17,46 +17,21 @@
 #include <string_view>
 #include <system_error>
 
+#include "tokenauth/algorithm.hpp"
 #include "tokenauth/detail/openssl.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/result.hpp"
 
 namespace tokenauth {
 
-enum class algorithm { hs256, hs384, hs512 };
-
-constexpr std::string_view to_string(algorithm alg) noexcept {
-  switch (alg) {
-    case algorithm::hs256:
-      return "HS256";
-    case algorithm::hs384:
-      return "HS384";
-    case algorithm::hs512:
-      return "HS512";
-  }
-  return "";
-}
-
-// MAC length in bytes; also the minimum key length (RFC 7518 §3.2).
+// MAC length in bytes; also the minimum key length (RFC 7518 §3.2). 0 for non-HMAC algorithms.
 constexpr std::size_t mac_size(algorithm alg) noexcept {
-  switch (alg) {
-    case algorithm::hs256:
-      return 32;
-    case algorithm::hs384:
-      return 48;
-    case algorithm::hs512:
-      return 64;
-  }
-  return 0;
+  return key_type_of(alg) == key_type::oct ? digest_size(alg) : 0;
 }
 
 constexpr std::size_t max_mac_size = 64;
 
 namespace detail {
-
-[[noreturn]] inline void throw_openssl(const char* what) {
-  throw std::system_error(std::make_error_code(std::errc::not_supported), what);
-}
 
 struct hmac_state {
   algorithm alg;
@@ -65,10 +40,7 @@ struct hmac_state {
 
   hmac_state(algorithm a, std::string_view secret)
       : alg(a), inner(new_md_ctx()), outer(new_md_ctx()) {
-    const char* name = a == algorithm::hs256   ? "SHA256"
-                       : a == algorithm::hs384 ? "SHA384"
-                                               : "SHA512";
-    const md_ptr md(EVP_MD_fetch(nullptr, name, nullptr));
+    const md_ptr md(EVP_MD_fetch(nullptr, digest_name(a), nullptr));
     if (!md) throw_openssl("tokenauth: digest unavailable");
     const std::size_t block = static_cast<std::size_t>(EVP_MD_get_block_size(md.get()));
 
@@ -98,12 +70,14 @@ struct hmac_state {
 
 class hmac_key {
  public:
-  // Throws std::system_error(errc::key_too_short) when the secret is shorter than the MAC.
+  // Throws std::system_error: errc::key_unsuitable when alg is not HS256/384/512,
+  // errc::key_too_short when the secret is shorter than the MAC.
   explicit hmac_key(std::string_view secret, algorithm alg = algorithm::hs256)
       : state_(make_state(secret, alg)) {}
 
   // The no-throw form (except std::bad_alloc).
   static result<hmac_key> make(std::string_view secret, algorithm alg = algorithm::hs256) {
+    if (key_type_of(alg) != key_type::oct) return errc::key_unsuitable;
     if (secret.size() < mac_size(alg)) return errc::key_too_short;
     return hmac_key(secret, alg);
   }
@@ -135,6 +109,8 @@ class hmac_key {
  private:
   static std::shared_ptr<const detail::hmac_state> make_state(std::string_view secret,
                                                               algorithm alg) {
+    if (key_type_of(alg) != key_type::oct)
+      throw std::system_error(make_error_code(errc::key_unsuitable));
     if (secret.size() < mac_size(alg))
       throw std::system_error(make_error_code(errc::key_too_short));
     return std::make_shared<const detail::hmac_state>(alg, secret);

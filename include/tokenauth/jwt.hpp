@@ -1,9 +1,10 @@
-// HS256/HS384/HS512 JSON Web Tokens (RFC 7519, compact JWS per RFC 7515, RFC 8725 practices).
+// JSON Web Tokens (RFC 7519, compact JWS per RFC 7515, RFC 8725 practices) with any key of
+// keys.hpp: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA.
 // signer and verifier are immutable after construction and safe to share across threads.
 // verify() reports every failure as an error code (never throws for a bad token), checks in the
-// order of DESIGN §2, never parses the payload before the signature holds, and builds no JSON
-// DOM: registered claims come from a small strict scanner, the rest on demand. One heap
-// allocation per verify (the claims' copy of the payload).
+// order of docs/design.md (verify order), never parses the payload before the signature holds,
+// and builds no JSON DOM: registered claims come from a small strict scanner, the rest on demand.
+// One heap allocation per verify (the claims' copy of the payload).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,7 @@
 #include "tokenauth/clock.hpp"
 #include "tokenauth/detail/json_scan.hpp"
 #include "tokenauth/error.hpp"
-#include "tokenauth/hmac.hpp"
+#include "tokenauth/keys.hpp"
 #include "tokenauth/result.hpp"
 
 namespace tokenauth {
@@ -101,6 +102,23 @@ struct member_span {
   }
 };
 
+// The JWT header as the signer writes it, built here only: the verifier's fast path compares
+// received headers with this exact text, so the two cannot drift apart.
+inline std::string jwt_header(algorithm alg, std::string_view kid = {}) {
+  std::string header = R"({"alg":")";
+  header += to_string(alg);
+  header += R"(","typ":"JWT")";
+  if (!kid.empty()) {
+    header += R"(,"kid":)";
+    append_json_string(header, kid);
+  }
+  header += '}';
+  return header;
+}
+
+// Room for the signatures of the usual keys (RSA up to 8192 bits) without a heap allocation.
+constexpr std::size_t stack_signature_size = 1024;
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -158,15 +176,18 @@ struct signer_options {
 
 class signer {
  public:
-  explicit signer(hmac_key key, signer_options options = {})
-      : key_(std::move(key)), options_(std::move(options)) {
-    std::string header = R"({"alg":")" + std::string(to_string(key_.alg())) + R"(","typ":"JWT")";
-    if (!options_.kid.empty()) {
-      header += R"(,"kid":)";
-      detail::append_json_string(header, options_.kid);
-    }
-    header += '}';
-    encoded_header_ = base64url::encode(header);
+  // Any key that can_sign(): an HMAC key or a private key. Throws
+  // std::system_error(errc::key_cannot_sign) for a public key.
+  explicit signer(key k, signer_options options = {})
+      : key_(std::move(k)), options_(std::move(options)) {
+    if (!key_.can_sign()) throw std::system_error(make_error_code(errc::key_cannot_sign));
+    encoded_header_ = base64url::encode(detail::jwt_header(key_.alg(), options_.kid));
+  }
+
+  // The no-throw form: errc::key_cannot_sign for a public key.
+  static result<signer> make(key k, signer_options options = {}) {
+    if (!k.can_sign()) return errc::key_cannot_sign;
+    return signer(std::move(k), std::move(options));
   }
 
   // Compact token for `claims` plus iat = now and exp = now + ttl.
@@ -198,22 +219,30 @@ class signer {
   // Signs an exact payload text (already a JSON object); no claims are added. For tests and
   // for callers that manage iat/exp themselves.
   std::string sign_payload(std::string_view payload) const {
-    const std::size_t mac_len = key_.size();
+    const std::size_t sig_len = key_.signature_size();
     std::string token;
     token.reserve(encoded_header_.size() + 2 + base64url::encoded_size(payload.size()) +
-                  base64url::encoded_size(mac_len));
+                  base64url::encoded_size(sig_len));
     token += encoded_header_;
     token += '.';
     base64url::encode_append(payload, token);
-    unsigned char mac[max_mac_size];
-    key_.compute(token, mac);
+    unsigned char stack[detail::stack_signature_size];
+    std::string heap;
+    unsigned char* sig = stack;
+    if (sig_len > sizeof stack) {
+      heap.resize(sig_len);
+      sig = reinterpret_cast<unsigned char*>(heap.data());
+    }
+    key_.sign(token, sig);
     token += '.';
-    base64url::encode_append(std::string_view(reinterpret_cast<const char*>(mac), mac_len), token);
+    base64url::encode_append(std::string_view(reinterpret_cast<const char*>(sig), sig_len), token);
     return token;
   }
 
+  const key& signing_key() const noexcept { return key_; }
+
  private:
-  hmac_key key_;
+  key key_;
   signer_options options_;
   std::string encoded_header_;
 };
@@ -294,6 +323,7 @@ class claims {
 
   std::string payload_;
   std::string kid_;
+  bool has_kid_ = false;  // the header had a kid (possibly "")
   std::array<detail::member_span, 8> members_{};
   std::size_t member_count_ = 0;  // may exceed members_.size(): then only the first are indexed
   std::optional<double> exp_, nbf_, iat_;
@@ -308,42 +338,22 @@ struct verify_options {
   std::optional<std::string> issuer{};
   std::vector<std::string> audience{};  // when not empty, the token's aud must contain one of these
   std::optional<std::string> subject{};
+  // The allow-list of header algs. A token's alg must be in it AND be the selected key's own
+  // algorithm (RFC 8725 §3.1); list every algorithm your keys use.
   std::vector<algorithm> algorithms{algorithm::hs256};
+  // Accepted header typ values (RFC 8725 §3.11), compared case-insensitively with an optional
+  // "application/" prefix on either side (RFC 7515 §4.1.9). A token without typ is accepted;
+  // an empty list accepts any typ.
+  std::vector<std::string> accepted_typ{"JWT", "at+jwt"};
   std::size_t max_token_size = 8192;
   clock_fn clock = system_clock_now;
-};
-
-// Keys by kid, for rotating secrets: sign with the new kid while tokens of the old one still
-// verify. kid is only ever looked up here (RFC 8725 §3.10), never used as a path or query.
-class key_set {
- public:
-  key_set& add(std::string kid, hmac_key key) {
-    keys_.insert_or_assign(std::move(kid), std::move(key));
-    return *this;
-  }
-  // The key for tokens without a kid.
-  key_set& add_default(hmac_key key) {
-    default_ = std::move(key);
-    return *this;
-  }
-
-  const hmac_key* find(std::string_view kid) const {
-    const auto it = keys_.find(kid);
-    return it == keys_.end() ? nullptr : &it->second;
-  }
-  const hmac_key* default_key() const noexcept { return default_ ? &*default_ : nullptr; }
-  bool empty() const noexcept { return keys_.empty() && !default_; }
-
- private:
-  std::map<std::string, hmac_key, std::less<>> keys_;
-  std::optional<hmac_key> default_;
 };
 
 class verifier {
  public:
   // One key: a kid in the token is ignored, the signature decides.
-  explicit verifier(hmac_key key, verify_options options = {})
-      : single_(std::move(key)), options_(std::move(options)) {
+  explicit verifier(key k, verify_options options = {})
+      : single_(std::move(k)), options_(std::move(options)) {
     remember_plain_header(&*single_);
   }
   explicit verifier(key_set keys, verify_options options = {})
@@ -362,6 +372,36 @@ class verifier {
 
   claims verify_or_throw(std::string_view token) const { return verify(token).value(); }
 
+  // The key this verifier selects for a token whose header had c.kid() (or no kid); nullptr
+  // when none is configured for it.
+  const key* key_for(const claims& c) const noexcept {
+    if (single_) return &*single_;
+    if (!c.has_kid_) return keys_.default_key();
+    return keys_.find(c.kid_);
+  }
+
+  // Time (nbf, exp with leeway, by the options' clock) and iss/aud/sub checks on claims whose
+  // signature already holds; errc{} when they pass.
+  errc check_claims(const claims& c, bool check_exp = true) const {
+    const auto now = static_cast<double>(options_.clock());
+    const auto leeway = static_cast<double>(options_.leeway);
+    if (c.nbf_ && now < *c.nbf_ - leeway) return errc::not_active;
+    if (!c.exp_ && options_.require_exp) return errc::exp_required;
+    if (check_exp && c.exp_ && now >= *c.exp_ + leeway) return errc::expired;
+    if (!options_.audience.empty()) {
+      const std::vector<std::string> aud = c.aud();
+      bool match = false;
+      for (const auto& want : options_.audience)
+        for (const auto& have : aud) match = match || want == have;
+      if (!match) return errc::audience_invalid;
+    }
+    if (options_.issuer && c.iss() != options_.issuer) return errc::issuer_invalid;
+    if (options_.subject && c.sub() != options_.subject) return errc::subject_invalid;
+    return errc{};
+  }
+
+  const verify_options& options() const noexcept { return options_; }
+
  private:
   verify_result verify_impl(std::string_view token, bool check_exp) const {
     // 1. Size and shape.
@@ -375,10 +415,11 @@ class verifier {
     const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
     const std::string_view signature_b64 = token.substr(dot2 + 1);
 
-    // 2. Strict base64url of all three segments. The usual header, {"alg":"HS256","typ":"JWT"}
-    // byte for byte, passed steps 2 and 3 once at construction and is not decoded again.
+    // 2. Strict base64url of all three segments. The usual header (detail::jwt_header for the
+    // key a token without kid selects) passed steps 2 and 3 once at construction and is not
+    // decoded again.
     claims out;
-    const hmac_key* key = plain_key_ && header_b64 == plain_header_ ? &*plain_key_ : nullptr;
+    const key* k = plain_key_ && header_b64 == plain_header_ ? &*plain_key_ : nullptr;
     std::string header_heap;
     char header_stack[512];
     char* header = header_stack;
@@ -387,57 +428,36 @@ class verifier {
       header = header_heap.data();
     }
     const auto header_len =
-        key ? std::optional<std::size_t>(0)
-            : base64url::decode_into(header_b64, reinterpret_cast<unsigned char*>(header));
+        k ? std::optional<std::size_t>(0)
+          : base64url::decode_into(header_b64, reinterpret_cast<unsigned char*>(header));
     if (!header_len) return errc::malformed;
     out.payload_.resize(base64url::decoded_size(payload_b64.size()));
     const auto payload_len =
         base64url::decode_into(payload_b64, reinterpret_cast<unsigned char*>(out.payload_.data()));
     if (!payload_len) return errc::malformed;
     out.payload_.resize(*payload_len);
-    unsigned char signature[max_mac_size];
+    unsigned char signature_stack[detail::stack_signature_size];
+    const unsigned char* signature = signature_stack;
+    std::optional<std::string> signature_heap;
     std::optional<std::size_t> signature_len;
-    if (base64url::decoded_size(signature_b64.size()) <= sizeof signature) {
-      signature_len = base64url::decode_into(signature_b64, signature);
-    } else if (base64url::decode(signature_b64)) {
-      signature_len = sizeof signature + 1;  // valid base64url, but longer than any MAC
+    if (base64url::decoded_size(signature_b64.size()) <= sizeof signature_stack) {
+      signature_len = base64url::decode_into(signature_b64, signature_stack);
+    } else if ((signature_heap = base64url::decode(signature_b64))) {
+      signature = reinterpret_cast<const unsigned char*>(signature_heap->data());
+      signature_len = signature_heap->size();
     }
     if (!signature_len) return errc::malformed;
 
-    // 3. Header: alg from the accepted list, no unknown crit, kid selects a configured key.
-    if (!key) {
-      std::optional<algorithm> alg;
-      bool has_alg = false, has_crit = false, bad_member = false;
-      detail::json_value kid;
-      const errc header_error =
-          detail::json_scanner(std::string_view(header, *header_len))
-              .scan_object([&](const detail::json_value& key, const detail::json_value& value) {
-                if (detail::json_string_equals(key, "alg")) {
-                  has_alg = true;
-                  if (value.type == detail::json_type::string) alg = accepted_algorithm(value);
-                } else if (detail::json_string_equals(key, "crit")) {
-                  has_crit = true;
-                } else if (detail::json_string_equals(key, "kid")) {
-                  if (value.type == detail::json_type::string)
-                    kid = value;
-                  else
-                    bad_member = true;
-                }
-              });
-      if (header_error != errc{})
-        return header_error == errc::invalid_utf8      ? errc::invalid_utf8
-               : header_error == errc::duplicate_claim ? errc::duplicate_claim
-                                                       : errc::invalid_token;
-      if (bad_member) return errc::invalid_token;
-      if (!has_alg || !alg) return errc::invalid_algorithm;
-      if (has_crit) return errc::unsupported_crit;  // this verifier understands no extensions
-      key = select_key(kid, out.kid_);
-      if (!key) return errc::unknown_kid;
-      if (key->alg() != *alg) return errc::invalid_algorithm;  // V2: the key fixes the algorithm
+    // 3. Header: alg from the accepted list, no unknown crit, an accepted typ, kid selects a
+    // configured key whose own algorithm is alg. jwk, jku, x5u and x5c are never read: keys
+    // come from the verifier only (RFC 8725 §3.10).
+    if (!k) {
+      if (const errc e = read_header(std::string_view(header, *header_len), out, k); e != errc{})
+        return e;
     }
 
-    // 4. Signature over the exact received bytes, compared in constant time.
-    if (!key->verify(token.substr(0, dot2), signature, *signature_len))
+    // 4. Signature over the exact received bytes (HMAC compared in constant time).
+    if (!k->verify(token.substr(0, dot2), signature, *signature_len))
       return errc::invalid_signature;
 
     // 5. Only now the payload.
@@ -446,21 +466,83 @@ class verifier {
     return out;
   }
 
+  errc read_header(std::string_view header, claims& out, const key*& k) const {
+    std::optional<algorithm> alg;
+    bool has_alg = false, has_crit = false, bad_member = false, typ_ok = true;
+    detail::json_value kid;
+    const errc header_error = detail::json_scanner(header).scan_object(
+        [&](const detail::json_value& name, const detail::json_value& value) {
+          if (detail::json_string_equals(name, "alg")) {
+            has_alg = true;
+            if (value.type == detail::json_type::string) alg = accepted_algorithm(value);
+          } else if (detail::json_string_equals(name, "crit")) {
+            has_crit = true;
+          } else if (detail::json_string_equals(name, "typ")) {
+            typ_ok = value.type == detail::json_type::string && accepted_typ(value);
+          } else if (detail::json_string_equals(name, "kid")) {
+            if (value.type == detail::json_type::string)
+              kid = value;
+            else
+              bad_member = true;
+          }
+        });
+    if (header_error != errc{})
+      return header_error == errc::invalid_utf8      ? errc::invalid_utf8
+             : header_error == errc::duplicate_claim ? errc::duplicate_claim
+                                                     : errc::invalid_token;
+    if (bad_member) return errc::invalid_token;
+    if (!has_alg || !alg) return errc::invalid_algorithm;
+    if (has_crit) return errc::unsupported_crit;  // this verifier understands no extensions
+    if (!typ_ok) return errc::invalid_typ;
+    k = select_key(kid, out);
+    if (!k) return errc::unknown_kid;
+    // The key fixes the algorithm (RFC 8725 §2.1): no HS256 with an RSA key's PEM as secret,
+    // no RS/PS swap, no ES256 against a P-384 key.
+    if (k->alg() != *alg) return errc::invalid_algorithm;
+    return errc{};
+  }
+
   std::optional<algorithm> accepted_algorithm(const detail::json_value& value) const {
     for (const algorithm a : options_.algorithms)
       if (detail::json_string_equals(value, to_string(a))) return a;
     return std::nullopt;
   }
 
-  const hmac_key* select_key(const detail::json_value& kid, std::string& kid_out) const {
-    if (kid.type == detail::json_type::string)
-      kid_out = kid.escaped ? detail::json_unescape(kid.raw) : std::string(kid.raw);
-    if (single_) return &*single_;
-    if (kid.type != detail::json_type::string) return keys_.default_key();
-    return keys_.find(kid_out);
+  bool accepted_typ(const detail::json_value& value) const {
+    if (options_.accepted_typ.empty()) return true;
+    const std::string unescaped = value.escaped ? detail::json_unescape(value.raw) : std::string();
+    const std::string_view typ =
+        media_type(value.escaped ? std::string_view(unescaped) : value.raw);
+    for (const std::string& want : options_.accepted_typ)
+      if (equals_ignoring_case(typ, media_type(want))) return true;
+    return false;
   }
 
-  // Scans the verified payload once: indexes its first members and reads the registered claims.
+  static bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+      if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+  }
+
+  // A typ value without its optional "application/" prefix (RFC 7515 §4.1.9).
+  static std::string_view media_type(std::string_view typ) noexcept {
+    constexpr std::string_view prefix = "application/";
+    if (typ.size() > prefix.size() && equals_ignoring_case(typ.substr(0, prefix.size()), prefix))
+      typ.remove_prefix(prefix.size());
+    return typ;
+  }
+
+  const key* select_key(const detail::json_value& kid, claims& out) const {
+    if (kid.type == detail::json_type::string) {
+      out.kid_ = kid.escaped ? detail::json_unescape(kid.raw) : std::string(kid.raw);
+      out.has_kid_ = true;
+    }
+    return key_for(out);
+  }
+
   static errc read_claims(claims& c) {
     errc type_error{};
     auto fail = [&](errc e) {
@@ -524,38 +606,24 @@ class verifier {
     return true;
   }
 
-  errc check_claims(const claims& c, bool check_exp) const {
-    const auto now = static_cast<double>(options_.clock());
-    const auto leeway = static_cast<double>(options_.leeway);
-    if (c.nbf_ && now < *c.nbf_ - leeway) return errc::not_active;
-    if (!c.exp_ && options_.require_exp) return errc::exp_required;
-    if (check_exp && c.exp_ && now >= *c.exp_ + leeway) return errc::expired;
-    if (!options_.audience.empty()) {
-      const std::vector<std::string> aud = c.aud();
-      bool match = false;
-      for (const auto& want : options_.audience)
-        for (const auto& have : aud) match = match || want == have;
-      if (!match) return errc::audience_invalid;
-    }
-    if (options_.issuer && c.iss() != options_.issuer) return errc::issuer_invalid;
-    if (options_.subject && c.sub() != options_.subject) return errc::subject_invalid;
-    return errc{};
+  // The header the signer writes for a token without kid, and the key such a token selects:
+  // when the options accept that header, it skips steps 2 and 3.
+  void remember_plain_header(const key* k) {
+    if (!k) return;
+    bool alg_ok = false;
+    for (const algorithm a : options_.algorithms) alg_ok = alg_ok || a == k->alg();
+    bool typ_ok = options_.accepted_typ.empty();
+    for (const std::string& t : options_.accepted_typ)
+      typ_ok = typ_ok || equals_ignoring_case(media_type(t), "JWT");
+    if (!alg_ok || !typ_ok) return;
+    plain_key_ = *k;
+    plain_header_ = base64url::encode(detail::jwt_header(k->alg()));
   }
 
-  // The header signer writes for a token without kid, and the key such a token selects.
-  void remember_plain_header(const hmac_key* k) {
-    for (const algorithm a : options_.algorithms)
-      if (k && a == k->alg()) {
-        plain_key_ = *k;
-        plain_header_ =
-            base64url::encode(R"({"alg":")" + std::string(to_string(a)) + R"(","typ":"JWT"})");
-      }
-  }
-
-  std::optional<hmac_key> single_;
+  std::optional<key> single_;
   key_set keys_;
   verify_options options_;
-  std::optional<hmac_key> plain_key_;
+  std::optional<key> plain_key_;
   std::string plain_header_;
 };
 

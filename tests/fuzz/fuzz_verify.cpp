@@ -15,7 +15,7 @@ using namespace tokenauth;
 
 namespace {
 
-const hmac_key& key() {
+const hmac_key& fuzz_key() {
   static const hmac_key k(std::string(32, 'f'));
   return k;
 }
@@ -26,7 +26,7 @@ const verifier& checker() {
     o.clock = [] { return unix_seconds{1'700'000'000}; };
     o.leeway = 5;
     o.algorithms = {algorithm::hs256, algorithm::hs384};
-    return verifier(key(), o);
+    return verifier(fuzz_key(), o);
   }();
   return v;
 }
@@ -58,8 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view payload = nl == std::string_view::npos ? "" : input.substr(nl + 1);
     token = base64url::encode(header) + "." + base64url::encode(payload);
     unsigned char mac[max_mac_size];
-    key().compute(token, mac);
-    token += "." + base64url::encode({reinterpret_cast<char*>(mac), key().size()});
+    fuzz_key().compute(token, mac);
+    token += "." + base64url::encode({reinterpret_cast<char*>(mac), fuzz_key().size()});
   }
   const verify_result r = checker().verify(token);
   if (r) check_accepted(*r);

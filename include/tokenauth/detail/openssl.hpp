@@ -1,22 +1,36 @@
-// RAII owners for the OpenSSL digest handles tokenauth uses, and the per-thread scratch context
-// that HMAC and SHA-256 share (each call finishes with it before returning). Internal: not API.
+// RAII owners for the OpenSSL handles tokenauth uses, and the per-thread scratch context that
+// HMAC and SHA-256 share (each call finishes with it before returning). Internal: not API.
 #pragma once
 
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <memory>
 #include <new>
+#include <system_error>
 
 namespace tokenauth::detail {
 
-struct md_deleter {
-  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
+template <class T, void (*Free)(T*)>
+struct openssl_deleter {
+  void operator()(T* p) const noexcept { Free(p); }
 };
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-using md_ptr = std::unique_ptr<EVP_MD, md_deleter>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
+
+using md_ptr = std::unique_ptr<EVP_MD, openssl_deleter<EVP_MD, EVP_MD_free>>;
+using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
+using pkey_ctx_ptr =
+    std::unique_ptr<EVP_PKEY_CTX, openssl_deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
+using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, openssl_deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+using bignum_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BIGNUM, BN_free>>;
+
+[[noreturn]] inline void throw_openssl(const char* what) {
+  ERR_clear_error();
+  throw std::system_error(std::make_error_code(std::errc::not_supported), what);
+}
 
 inline md_ctx_ptr new_md_ctx() {
   md_ctx_ptr ctx(EVP_MD_CTX_new());
