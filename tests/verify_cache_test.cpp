@@ -175,3 +175,280 @@ TEST_CASE("table: 8 threads find, insert and erase at once, bounds hold") {
   CHECK(s.hits + s.misses == 8 * 2000);
   CHECK(s.hits > 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// verify_cache::verify
+
+namespace {
+
+// A clock tests move by hand; shared by signer, verifier and cache.
+struct test_clock {
+  std::shared_ptr<std::atomic<unix_seconds>> t = std::make_shared<std::atomic<unix_seconds>>(now);
+  clock_fn fn() const {
+    return [t = t] { return t->load(); };
+  }
+  void set(unix_seconds s) const { t->store(s); }
+};
+
+const key& key_a() {
+  static const key k(hmac_key(std::string(32, 'a')));
+  return k;
+}
+const key& key_b() {
+  static const key k(hmac_key(std::string(32, 'b')));
+  return k;
+}
+
+std::string token_for(const key& k, const std::string& sub, const test_clock& clock,
+                      const std::string& kid = "k1", unix_seconds ttl = 600) {
+  signer_options o;
+  o.ttl = ttl;
+  o.clock = clock.fn();
+  o.kid = kid;
+  return signer(k, o).sign(claim_set().set("sub", sub));
+}
+
+verify_options options_at(const test_clock& clock) {
+  verify_options o;
+  o.clock = clock.fn();
+  return o;
+}
+
+verifier verifier_with(const std::string& kid, const key& k, const test_clock& clock,
+                       verify_options o = {}) {
+  o.clock = clock.fn();
+  key_set keys;
+  keys.add(kid, k);
+  return verifier(keys, o);
+}
+
+verify_cache cache_at(const test_clock& clock, std::size_t entries = 1000,
+                      std::size_t bytes = 1 << 20) {
+  verify_cache_options o = bounds(entries, bytes, 4);
+  o.clock = clock.fn();
+  return verify_cache(o);
+}
+
+}  // namespace
+
+TEST_CASE("cache: a repeated token is a hit with the same claims (HS256)") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const verify_cache cache = cache_at(clock);
+  const std::string token = token_for(key_a(), "alice", clock);
+  const auto first = cache.verify(v, token);
+  const auto second = cache.verify(v, token);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(second->sub() == "alice");
+  CHECK(second->json_text() == first->json_text());
+  CHECK(second->kid() == "k1");
+  const auto s = cache.stats();
+  CHECK(s.inserts == 1);
+  CHECK(s.hits == 1);
+  CHECK(s.misses == 1);
+}
+
+TEST_CASE("cache: failures are returned as the verifier gives them and never inserted") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const verify_cache cache = cache_at(clock);
+  const std::string forged = token_for(key_b(), "mallory", clock);
+  for (int i = 0; i < 3; ++i) CHECK(cache.verify(v, forged).error() == errc::invalid_signature);
+  CHECK(cache.verify(v, "").error() == errc::token_missing);
+  CHECK(cache.verify(v, "a.b").error() == errc::malformed);
+  CHECK(cache.stats().inserts == 0);
+  CHECK(cache.stats().entries == 0);
+}
+
+TEST_CASE("cache: exp and nbf are checked on every hit, by the calling verifier") {
+  const test_clock clock;
+  const verify_cache cache = cache_at(clock);
+  const std::string token = token_for(key_a(), "alice", clock, "k1", 60);
+  verify_options lenient;
+  lenient.leeway = 30;
+  const verifier v = verifier_with("k1", key_a(), clock, lenient);
+  REQUIRE(cache.verify(v, token));
+
+  // The same entry, seen by a verifier that wants another issuer: refused on the hit.
+  verify_options strict;
+  strict.issuer = "https://idp.example";
+  const verifier picky = verifier_with("k1", key_a(), clock, strict);
+  CHECK(cache.verify(picky, token).error() == errc::issuer_invalid);
+  CHECK(cache.stats().hits == 1);
+
+  // The verifier's clock is ahead of the cache's: the hit still fails on exp.
+  test_clock later;
+  later.set(now + 100);
+  const verifier v_later = verifier_with("k1", key_a(), later, lenient);
+  CHECK(cache.verify(v_later, token).error() == errc::expired);
+  CHECK(cache.stats().hits == 2);
+
+  // nbf 20 s ahead: accepted and cached by the lenient verifier, not yet active for a strict one.
+  signer_options so;
+  so.clock = clock.fn();
+  so.kid = "k1";
+  const std::string early = signer(key_a(), so).sign(claim_set().set("nbf", now + 20));
+  REQUIRE(cache.verify(v, early));
+  const verifier no_leeway = verifier_with("k1", key_a(), clock);
+  CHECK(cache.verify(no_leeway, early).error() == errc::not_active);
+  CHECK(cache.stats().hits == 3);
+  clock.set(now + 20);
+  CHECK(cache.verify(no_leeway, early));
+  CHECK(cache.stats().hits == 4);
+}
+
+TEST_CASE("cache: an entry dies at the token's exp; in the leeway window it is verified anew") {
+  const test_clock clock;
+  const verify_cache cache = cache_at(clock);
+  verify_options o;
+  o.leeway = 30;
+  const verifier v = verifier_with("k1", key_a(), clock, o);
+  const std::string token = token_for(key_a(), "alice", clock, "k1", 60);
+  REQUIRE(cache.verify(v, token));
+  clock.set(now + 59);
+  REQUIRE(cache.verify(v, token));
+  CHECK(cache.stats().hits == 1);
+  clock.set(now + 60);  // exp: the entry is gone, the full verify accepts it within leeway
+  REQUIRE(cache.verify(v, token));
+  auto s = cache.stats();
+  CHECK(s.expired == 1);
+  CHECK(s.inserts == 1);  // not inserted again: it is past its exp
+  CHECK(s.entries == 0);
+  clock.set(now + 90);
+  CHECK(cache.verify(v, token).error() == errc::expired);
+}
+
+TEST_CASE("cache: removing or replacing the key invalidates what it verified") {
+  const test_clock clock;
+  const verify_cache cache = cache_at(clock);
+  const std::string token = token_for(key_a(), "alice", clock, "k1");
+  REQUIRE(cache.verify(verifier_with("k1", key_a(), clock), token));
+
+  // A new key set with the same key (the same key object, copied) keeps the entry.
+  key_set rotated;
+  rotated.add("k1", key_a()).add("k2", key_b());
+  REQUIRE(cache.verify(verifier(rotated, options_at(clock)), token));
+  CHECK(cache.stats().hits == 1);
+
+  // k1 now names another key: the entry is dropped and the full verify refuses the token.
+  CHECK(cache.verify(verifier_with("k1", key_b(), clock), token).error() ==
+        errc::invalid_signature);
+  CHECK(cache.stats().dropped == 1);
+  CHECK(cache.stats().entries == 0);
+
+  // k1 removed: unknown kid, from the full verify.
+  REQUIRE(cache.verify(verifier_with("k1", key_a(), clock), token));
+  CHECK(cache.verify(verifier_with("k2", key_b(), clock), token).error() == errc::unknown_kid);
+  CHECK(cache.stats().dropped == 2);
+
+  // Even a key made from the same secret is another key: cached results do not carry over.
+  REQUIRE(cache.verify(verifier_with("k1", key_a(), clock), token));
+  const key same_secret(hmac_key(std::string(32, 'a')));
+  REQUIRE(cache.verify(verifier_with("k1", same_secret, clock), token));
+  CHECK(cache.stats().dropped == 3);
+}
+
+TEST_CASE("cache: a flood of 100k distinct invalid tokens evicts nothing") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const verify_cache cache = cache_at(clock, 1000);  // room for the valid ones, not the flood
+  std::vector<std::string> valid;
+  for (int i = 0; i < 100; ++i) {
+    valid.push_back(token_for(key_a(), "user" + std::to_string(i), clock));
+    REQUIRE(cache.verify(v, valid.back()));
+  }
+  const std::string base = token_for(key_b(), "mallory", clock);
+  for (int i = 0; i < 100'000; ++i) {
+    // Distinct tokens with a wrong signature: three signature characters count i in base 64.
+    std::string forged = base;
+    for (std::size_t digit = 0; digit < 3; ++digit)
+      forged[forged.size() - 2 - digit] = base64url::detail::alphabet[(i >> (6 * digit)) & 63];
+    REQUIRE_FALSE(cache.verify(v, forged));
+  }
+  const auto before = cache.stats();
+  CHECK(before.inserts == 100);
+  CHECK(before.evictions == 0);
+  for (const auto& t : valid) REQUIRE(cache.verify(v, t));
+  const auto after = cache.stats();
+  CHECK(after.hits - before.hits == 100);
+  CHECK(after.inserts == 100);
+}
+
+TEST_CASE("cache: valid tokens beyond the bounds evict the least recently used") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const verify_cache cache = cache_at(clock, 64);
+  for (int i = 0; i < 1000; ++i) {
+    const auto c = cache.verify(v, token_for(key_a(), "user" + std::to_string(i), clock));
+    REQUIRE(c);
+    CHECK(c->sub() == "user" + std::to_string(i));
+  }
+  const auto s = cache.stats();
+  CHECK(s.entries <= 64);
+  CHECK(s.evictions == 1000 - s.entries);
+}
+
+TEST_CASE("cache: the byte bound counts the claims held") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const std::size_t max_bytes = 32 * 1024;
+  const verify_cache cache = cache_at(clock, 100'000, max_bytes);
+  const std::string padding(1000, 'p');
+  std::size_t payload_bytes = 0;
+  for (int i = 0; i < 200; ++i) {
+    signer_options o;
+    o.clock = clock.fn();
+    o.kid = "k1";
+    const std::string t =
+        signer(key_a(), o).sign(claim_set().set("sub", std::to_string(i)).set("pad", padding));
+    const auto c = cache.verify(v, t);
+    REQUIRE(c);
+    payload_bytes = c->json_text().size();
+  }
+  const auto s = cache.stats();
+  CHECK(s.bytes <= max_bytes);
+  CHECK(s.entries * payload_bytes <= max_bytes);
+  CHECK(s.entries >= 4);  // each shard holds at least one
+}
+
+TEST_CASE("cache: tokens over max_token_size go straight to the verifier") {
+  const test_clock clock;
+  verify_cache_options o;
+  o.clock = clock.fn();
+  o.max_token_size = 64;
+  const verify_cache cache(o);
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const std::string token = token_for(key_a(), "alice", clock);
+  REQUIRE(token.size() > 64);
+  REQUIRE(cache.verify(v, token));
+  REQUIRE(cache.verify(v, token));
+  CHECK(cache.stats().inserts == 0);
+  CHECK(cache.stats().hits + cache.stats().misses == 0);
+}
+
+TEST_CASE("cache: 8 threads verify, hit and insert at once") {
+  const test_clock clock;
+  const verifier v = verifier_with("k1", key_a(), clock);
+  const verify_cache cache = cache_at(clock, 150);  // smaller than the pool: evictions too
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 200; ++i) tokens.push_back(token_for(key_a(), std::to_string(i), clock));
+  const std::string forged = token_for(key_b(), "x", clock);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n)
+    threads.emplace_back([&, n] {
+      for (int i = 0; i < 1500; ++i) {
+        const int pick = (i * 13 + n * 7) % 200;
+        const auto c = cache.verify(v, tokens[pick]);
+        if (!c || c->sub() != std::to_string(pick)) ++wrong;
+        if (i % 50 == 0 && cache.verify(v, forged)) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  const auto s = cache.stats();
+  CHECK(s.hits > 0);
+  CHECK(s.entries <= 150);
+  CHECK(s.hits + s.misses == 8 * (1500 + 30));
+}

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "tokenauth/clock.hpp"
+#include "tokenauth/jwt.hpp"
 #include "tokenauth/store.hpp"  // detail::sha256, token_digest
 
 namespace tokenauth {
@@ -203,4 +204,51 @@ class verified_token_table {
 };
 
 }  // namespace detail
+
+// Verifies through the cache:
+//   hit:  the entry's key (by key::id) must still be the key the verifier selects for the
+//         token's kid, else the entry is dropped and the token verified afresh; then the
+//         verifier's check_claims (exp/nbf with leeway by its clock, iss/aud/sub) runs on
+//         every hit, so a hit never accepts what a full verify would refuse for those reasons.
+//   miss: verifier::verify; only a success is inserted, until the token's exp.
+// The header checks (alg allow-list, typ, crit) ran when the entry was made: share one cache
+// only between verifiers that agree on those options (key sets may differ).
+class verify_cache {
+ public:
+  explicit verify_cache(verify_cache_options options = {})
+      : table_(options),
+        clock_(std::move(options.clock)),
+        max_token_size_(options.max_token_size) {}
+
+  verify_result verify(const verifier& v, std::string_view token) const {
+    if (token.empty() || token.size() > max_token_size_) return v.verify(token);
+    const token_digest d = detail::sha256(token);
+    const unix_seconds now = clock_();
+    if (auto hit = table_.find(d, now)) {
+      const key* k = v.key_for(hit->value);
+      if (k && k->id() == hit->key_id) {
+        if (const errc e = v.check_claims(hit->value); e != errc{}) return e;
+        return std::move(hit->value);
+      }
+      table_.erase(d, hit->key_id);  // its key was removed or replaced
+    }
+    verify_result r = v.verify(token);
+    if (r) {
+      const key* k = v.key_for(*r);  // the key that just verified it
+      const auto exp = r->exp();
+      table_.insert(d, *r, k->id(), exp ? *exp : std::numeric_limits<unix_seconds>::max(),
+                    sizeof(claims) + r->json_text().size() + r->kid().size(), now);
+    }
+    return r;
+  }
+
+  void clear() { table_.clear(); }
+  verify_cache_stats stats() const { return table_.stats(); }
+
+ private:
+  mutable detail::verified_token_table<claims> table_;  // a cache: const to its users
+  clock_fn clock_;
+  std::size_t max_token_size_;
+};
+
 }  // namespace tokenauth
