@@ -7,12 +7,15 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "bench_jwt.hpp"
+#include "tokenauth/algorithm.hpp"
 #include "tokenauth/hmac.hpp"
 #include "tokenauth/jwt.hpp"
+#include "tokenauth/keys.hpp"
 
 #ifdef TOKENAUTH_BENCH_LIBJWT
 #include <jwt.h>
@@ -21,16 +24,47 @@
 namespace bench {
 namespace {
 
-tokenauth::signer make_signer() {
+tokenauth::signer make_signer(tokenauth::key key) {
   tokenauth::signer_options options;
   options.ttl = ttl;
   options.clock = [] { return iat; };
-  return tokenauth::signer(tokenauth::hmac_key(secret), std::move(options));
+  return tokenauth::signer(std::move(key), std::move(options));
+}
+
+tokenauth::signer make_signer() {
+  return make_signer(tokenauth::hmac_key(secret));
 }
 
 const tokenauth::verifier& shared_verifier() {
   static const tokenauth::verifier verifier{tokenauth::hmac_key(secret)};
   return verifier;
+}
+
+tokenauth::algorithm algorithm_of(const pk_algorithm& alg) {
+  return tokenauth::algorithm_from_string(alg.name).value();
+}
+
+tokenauth::key pk_key(const pk_algorithm& alg, key_part part) {
+  return tokenauth::key::from_pem(key_pem(alg, part), algorithm_of(alg)).value();
+}
+
+tokenauth::signer make_pk_signer(const pk_algorithm& alg) {
+  return make_signer(pk_key(alg, key_part::private_key));
+}
+
+// The verifier of alg's public key, made once (benchmarks run on one thread).
+const tokenauth::verifier& pk_verifier(const pk_algorithm& alg) {
+  static std::map<std::string_view, tokenauth::verifier> verifiers;
+  auto it = verifiers.find(alg.name);
+  if (it == verifiers.end()) {
+    tokenauth::verify_options options;
+    options.algorithms = {algorithm_of(alg)};
+    it = verifiers
+             .emplace(alg.name,
+                      tokenauth::verifier(pk_key(alg, key_part::public_key), std::move(options)))
+             .first;
+  }
+  return it->second;
 }
 
 std::string sign_once(const tokenauth::signer& signer) {
@@ -46,10 +80,28 @@ const std::string& token() {
   return t;
 }
 
-bool tokenauth_accepts(const std::string& t) {
-  const auto r = shared_verifier().verify(t);
+namespace {
+
+bool carries_the_claims(const tokenauth::verify_result& r) {
   return r && r->string("id") == id && r->string("nick") == nick && r->string("name") == name &&
          r->iat() == iat && r->exp() == exp;
+}
+
+}  // namespace
+
+bool tokenauth_accepts(const std::string& t) {
+  return carries_the_claims(shared_verifier().verify(t));
+}
+
+const std::string& pk_token(const pk_algorithm& alg) {
+  static std::map<std::string_view, std::string> tokens;
+  auto it = tokens.find(alg.name);
+  if (it == tokens.end()) it = tokens.emplace(alg.name, sign_once(make_pk_signer(alg))).first;
+  return it->second;
+}
+
+bool pk_accepts(const pk_algorithm& alg, const std::string& t) {
+  return carries_the_claims(pk_verifier(alg).verify(t));
 }
 
 namespace {
@@ -133,6 +185,34 @@ void BM_tokenauth_hmac_only(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_tokenauth_sign_pk(benchmark::State& state, const pk_algorithm& alg) {
+  const tokenauth::signer signer = make_pk_signer(alg);
+  std::string t;
+  for (auto _ : state) {
+    t = sign_once(signer);
+    benchmark::DoNotOptimize(t.data());
+  }
+  if (!pk_accepts(alg, t)) state.SkipWithError("tokenauth sign: token not accepted");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_tokenauth_verify_pk(benchmark::State& state, const pk_algorithm& alg) {
+  const tokenauth::verifier& verifier = pk_verifier(alg);
+  const std::string& t = pk_token(alg);
+  bool ok = true;
+  for (auto _ : state) {
+    auto r = verifier.verify(t);
+    ok &= r.has_value();
+    benchmark::DoNotOptimize(r);
+  }
+  if (!ok) state.SkipWithError("tokenauth rejected the token");
+  state.SetItemsProcessed(state.iterations());
+}
+
+[[maybe_unused]] const bool tokenauth_pk_registered =
+    register_per_algorithm("tokenauth_sign", BM_tokenauth_sign_pk) &&
+    register_per_algorithm("tokenauth_verify", BM_tokenauth_verify_pk);
 
 BENCHMARK(BM_tokenauth_sign);
 BENCHMARK(BM_tokenauth_verify);

@@ -1,6 +1,6 @@
 // What every benchmark in bench_jwt shares: the keys, the claims and the tokens all verify
 // benchmarks check. HS256: {"id","nick","name","iat","exp"}, 179 bytes as in PERFORMANCE.md.
-// Public-key algorithms: the same claims, one token per algorithm, keys under benchmarks/keys/.
+// Public-key algorithms: the same claims, one token per algorithm, keys in tests/vectors/keys/.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -24,7 +24,7 @@ bool tokenauth_accepts(const std::string& token);
 
 struct pk_algorithm {
   std::string_view name;  // the JWS "alg"
-  std::string_view key;   // benchmarks/keys/<key>.pem (PKCS#8) and <key>.pub.pem (SPKI)
+  std::string_view key;   // tests/vectors/keys/<key>.pem (PKCS#8) and <key>.pub.pem (SPKI)
 };
 
 // RS512 and ES384 show how the hash and the curve size move the cost; RS384, PS384/512 and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of the example server (issue 4 §9), with wrk on core 0 and the server on core 1:
+# Load benchmark of the example server, with wrk on core 0 and the server on core 1:
 #   1. GET /getnumber with a valid token (memory store), 64 connections; server peak RSS
 #   2. POST /auth/reissuance on a Redis store, one refresh session per in-flight request, each
 #      carrying its rotated cookie forward (redis-server shares core 0 with wrk)
