@@ -1,11 +1,17 @@
-// Interop of tokenauth (through jwt_tool) with Node's jsonwebtoken and jose (issue 2 §5):
-// tokens signed by each verify in the others, with and without kid, and an expired token gives
-// "jwt expired" in tokenauth and in jsonwebtoken. Prints one line per check and a summary.
+// Interop of tokenauth (through jwt_tool) with Node's jsonwebtoken and jose. HS256: tokens signed
+// by each verify in the others, with and without kid, and an expired token gives "jwt expired" in
+// tokenauth and in jsonwebtoken. Every JWS algorithm tokenauth implements (HS*, RS*, PS*, ES*,
+// EdDSA): tokens signed by jose verify in tokenauth and the reverse, with and without kid, and a
+// token whose payload was changed after signing fails in both. Prints one line per check and a
+// summary.
 // usage: node interop.mjs JWT_TOOL NODE_DIR
 // Exit: 0 all checks passed, 1 a check failed, 77 (ctest SKIP_RETURN_CODE) packages missing and
 // CI is not "true" (under CI a missing package is a failure).
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -161,6 +167,94 @@ for (const kid of [undefined, 'key-2024']) {
     expectToolError(jsonwebtokenSign(claims, otherSecret, kid), kid, 'invalid signature');
     expectJsonwebtokenError(toolSign(user, kid), otherSecret, 'invalid signature');
   });
+}
+
+// --- every algorithm, both ways, with jose ---------------------------------------------------
+
+// Fresh keys per run: PEM files for jwt_tool (PKCS#8 to sign, SPKI to verify), KeyObjects for jose.
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenauth-interop-'));
+process.on('exit', () => fs.rmSync(keyDir, { recursive: true, force: true }));
+function keyPair(name, type, options) {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync(type, options);
+  const privateFile = path.join(keyDir, `${name}.pem`);
+  const publicFile = path.join(keyDir, `${name}.pub.pem`);
+  fs.writeFileSync(privateFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  fs.writeFileSync(publicFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  return { signKey: privateKey, verifyKey: publicKey, signArg: `@${privateFile}`,
+           verifyArg: `@${publicFile}` };
+}
+function hmacKey(text) {  // as long as the MAC: RFC 7518 §3.2's floor
+  const bytes = new TextEncoder().encode(text);
+  return { signKey: bytes, verifyKey: bytes, signArg: text, verifyArg: text };
+}
+const rsa = keyPair('rsa2048', 'rsa', { modulusLength: 2048 });
+const keys = {
+  HS256: hmacKey('interop-hs256-secret-0123456789abcd'),
+  HS384: hmacKey('interop-hs384-secret-0123456789abcdefghijklmnopq'),
+  HS512: hmacKey('interop-hs512-secret-0123456789abcdefghijklmnopqrstuvwxyz0123456789ab'),
+  RS256: rsa, RS384: rsa, RS512: rsa, PS256: rsa, PS384: rsa, PS512: rsa,
+  ES256: keyPair('p256', 'ec', { namedCurve: 'P-256' }),
+  ES384: keyPair('p384', 'ec', { namedCurve: 'P-384' }),
+  ES512: keyPair('p521', 'ec', { namedCurve: 'P-521' }),
+  EdDSA: keyPair('ed25519', 'ed25519'),
+};
+
+const algTool = (command, alg, key, kid) =>
+  [command, command === 'sign' ? key.signArg : key.verifyArg, '--alg', alg,
+   ...(kid ? ['--kid', kid] : [])];
+const algToolSign = (alg, key, kid) =>
+  tool([...algTool('sign', alg, key, kid), '--now', String(now), '--ttl', String(ttl)],
+       JSON.stringify(user)).out;
+const algToolVerify = (alg, key, kid, token) => tool(algTool('verify', alg, key, kid), token);
+const joseSign = (alg, key, kid) =>
+  new jose.SignJWT({ ...user })
+    .setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) })
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttl)
+    .sign(key.signKey);
+
+// The same token with the payload's id changed after signing: the signature no longer covers it.
+function tamper(token) {
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  claims.id = `${claims.id}0`;
+  return [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
+}
+
+for (const [alg, key] of Object.entries(keys)) {
+  for (const kid of [undefined, `${alg.toLowerCase()}-key`]) {
+    const tag = `${alg}, ${kid ? 'with kid' : 'without kid'}`;
+    const claims = { ...user, iat: now, exp: now + ttl };
+
+    check(`jose -> tokenauth (${tag})`, async () => {
+      const r = algToolVerify(alg, key, kid, await joseSign(alg, key, kid));
+      if (r.status !== 0) throw new Error(`tokenauth rejected it: ${r.out}`);
+      assertEqual(JSON.parse(r.out), { ...claims, kid: kid ?? '' }, 'tokenauth claims');
+    });
+
+    check(`tokenauth -> jose (${tag})`, async () => {
+      const { payload, protectedHeader } =
+        await jose.jwtVerify(algToolSign(alg, key, kid), key.verifyKey, { algorithms: [alg] });
+      assertEqual(Object.keys(payload), ['id', 'nick', 'name', 'iat', 'exp'], 'claim names');
+      assertEqual(payload, claims, 'claims');
+      assertEqual(protectedHeader, { alg, typ: 'JWT', ...(kid ? { kid } : {}) }, 'header');
+    });
+
+    check(`tampered payload: "invalid signature" in tokenauth, ` +
+          `ERR_JWS_SIGNATURE_VERIFICATION_FAILED in jose (${tag})`, async () => {
+      const r = algToolVerify(alg, key, kid, tamper(await joseSign(alg, key, kid)));
+      assertEqual(r.status === 1 ? r.out : `accepted: ${r.out}`, 'error: invalid signature',
+                  'tokenauth');
+      try {
+        await jose.jwtVerify(tamper(algToolSign(alg, key, kid)), key.verifyKey,
+                             { algorithms: [alg] });
+      } catch (e) {
+        assertEqual(e.code, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'jose error code');
+        return;
+      }
+      throw new Error('jose accepted a tampered token');
+    });
+  }
 }
 
 let failed = 0;

@@ -1,4 +1,4 @@
-# Interop with Node's jsonwebtoken and jose (issue 2 §5), included by tests/CMakeLists.txt.
+# Interop with Node's jsonwebtoken and jose, included by tests/CMakeLists.txt.
 # interop.mjs drives jwt_tool (tokenauth) and the Node libraries installed in TOKENAUTH_NODE_DIR
 # (./scripts/test npm-installs tests/interop/package.json there). Without node or the packages the
 # test is skipped, except under CI=true where it fails: CI must exercise interop.

@@ -1,12 +1,15 @@
 // Command-line bridge to tokenauth for the interop test (interop.mjs), which checks its tokens
 // against Node's jsonwebtoken and jose.
-//   jwt_tool sign SECRET [--kid KID] [--now SECONDS] [--ttl SECONDS]  claims JSON object on stdin
+//   jwt_tool sign KEY [--alg ALG] [--kid KID] [--now SECONDS] [--ttl SECONDS]  claims on stdin
 //       prints the token; the signer adds iat = now and exp = now + ttl.
-//   jwt_tool verify SECRET [--kid KID]                                 token on stdin
+//   jwt_tool verify KEY [--alg ALG] [--kid KID]                                 token on stdin
 //       prints {"id","nick","name","iat","exp","kid"} read through the typed getters, or
 //       "error: <message>" and exits 1.
+// KEY is the HMAC secret, or @FILE for a PEM key file: PKCS#8 private key to sign, SPKI public
+// key to verify. ALG is the JWS name (HS256, RS256, PS384, ES512, EdDSA, ...), default HS256.
 // With --kid the verifier holds a key set (KID plus a decoy key), so the header's kid must select.
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -15,31 +18,39 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenauth/hmac.hpp"
+#include "tokenauth/algorithm.hpp"
 #include "tokenauth/jwt.hpp"
+#include "tokenauth/keys.hpp"
 
 namespace {
 
 struct arguments {
-  std::string command, secret, kid;
+  std::string command, key, kid;
+  tokenauth::algorithm alg = tokenauth::algorithm::hs256;
   std::optional<tokenauth::unix_seconds> now;
   tokenauth::unix_seconds ttl = 900;
 };
 
 int usage() {
-  std::cerr << "usage: jwt_tool sign SECRET [--kid KID] [--now SECONDS] [--ttl SECONDS] < claims\n"
-               "       jwt_tool verify SECRET [--kid KID] < token\n";
+  std::cerr << "usage: jwt_tool sign KEY [--alg ALG] [--kid KID] [--now SECONDS] [--ttl SECONDS]"
+               " < claims\n"
+               "       jwt_tool verify KEY [--alg ALG] [--kid KID] < token\n"
+               "KEY: an HMAC secret, or @FILE for a PEM key (PKCS#8 private, SPKI public)\n";
   return 2;
 }
 
 std::optional<arguments> parse(int argc, char** argv) {
   if (argc < 3) return std::nullopt;
-  arguments a{argv[1], argv[2], {}, std::nullopt, 900};
+  arguments a{argv[1], argv[2], {}, tokenauth::algorithm::hs256, std::nullopt, 900};
   if (a.command != "sign" && a.command != "verify") return std::nullopt;
   for (int i = 3; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     if (flag == "--kid") {
       a.kid = argv[i + 1];
+    } else if (flag == "--alg") {
+      const auto alg = tokenauth::algorithm_from_string(argv[i + 1]);
+      if (!alg) return std::nullopt;
+      a.alg = *alg;
     } else if (flag == "--now" && a.command == "sign") {
       a.now = std::stoll(argv[i + 1]);
     } else if (flag == "--ttl" && a.command == "sign") {
@@ -50,6 +61,16 @@ std::optional<arguments> parse(int argc, char** argv) {
   }
   if ((argc - 3) % 2 != 0) return std::nullopt;
   return a;
+}
+
+// The key named on the command line; throws (exit 2) when it cannot be read or does not suit alg.
+tokenauth::key load_key(const arguments& a) {
+  if (a.key.empty() || a.key.front() != '@') return tokenauth::key::hmac(a.key, a.alg).value();
+  const std::string path = a.key.substr(1);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  const std::string pem{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return tokenauth::key::from_pem(pem, a.alg).value();
 }
 
 std::string read_stdin() {
@@ -74,7 +95,7 @@ int sign(const arguments& a) {
   options.ttl = a.ttl;
   options.kid = a.kid;
   if (a.now) options.clock = [now = *a.now] { return now; };
-  const tokenauth::signer signer(tokenauth::hmac_key(a.secret), std::move(options));
+  const tokenauth::signer signer(load_key(a), std::move(options));
   std::cout << signer.sign(claims) << '\n';
   return 0;
 }
@@ -87,11 +108,13 @@ nlohmann::json or_null(const std::optional<T>& v) {
 int verify(const arguments& a) {
   const std::string token = read_stdin();
   const auto verifier = [&] {
-    if (a.kid.empty()) return tokenauth::verifier(tokenauth::hmac_key(a.secret));
+    tokenauth::verify_options options;
+    options.algorithms = {a.alg};
+    if (a.kid.empty()) return tokenauth::verifier(load_key(a), std::move(options));
     tokenauth::key_set keys;
-    keys.add(a.kid, tokenauth::hmac_key(a.secret));
+    keys.add(a.kid, load_key(a));
     keys.add("decoy-" + a.kid, tokenauth::hmac_key(std::string(32, 'd')));
-    return tokenauth::verifier(std::move(keys));
+    return tokenauth::verifier(std::move(keys), std::move(options));
   }();
   const auto result = verifier.verify(token);
   if (!result) {
