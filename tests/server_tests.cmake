@@ -1,4 +1,4 @@
-# HTTP helpers and the example server (issue 4).
+# HTTP helpers and the example server.
 tokenauth_add_test(http_test SOURCES http_test.cpp)
 
 # The server tests link the example's library, which exists only when the examples are built.
@@ -9,6 +9,21 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   tokenauth_add_test(server_test SOURCES server/server_test.cpp LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_sessions_test SOURCES server/sessions_test.cpp
     LIBS tokenauth_server_lib LABELS tsan)
+  tokenauth_add_test(server_user_store_test SOURCES server/user_store_test.cpp
+    LIBS tokenauth_server_lib LABELS tsan)
+endif()
+
+# The MySQL user store against a real mariadbd the test starts itself. Each binary runs as one
+# ctest test (not one per test case), so one server per binary serves all its test cases.
+if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS
+   AND TOKENAUTH_SERVER_WITH_MYSQL)
+  foreach(name mysql_users_test)
+    add_executable(server_${name} server/${name}.cpp)
+    target_link_libraries(server_${name} PRIVATE tokenauth::tokenauth tokenauth_catch_main
+      tokenauth_warnings tokenauth_server_lib PkgConfig::MARIADB)
+    add_test(NAME server_${name} COMMAND server_${name})
+    set_tests_properties(server_${name} PROPERTIES LABELS mysql TIMEOUT 300)
+  endforeach()
 endif()
 
 # Browser test of the demo page: headless Chromium through npm playwright-core (installed by

@@ -163,10 +163,15 @@ response join(const request& req, services& s) {
   if (!email || !nick || !password || !name)
     return error_response(400, "email, nick, password and name must be strings");
   if (!plausible_email(*email)) return error_response(400, "email is not a valid address");
-  if (chars(*nick) < 1 || chars(*nick) > 32)
-    return error_response(400, "nick must be 1 to 32 characters");
-  if (chars(*name) < 1 || chars(*name) > 64)
-    return error_response(400, "name must be 1 to 64 characters");
+  // The store's column lengths: a value that would not fit is a clear 400, not a database error.
+  const user_limits limits = s.users->limits();
+  const auto too_long = [](const char* what, std::size_t min, std::size_t max) {
+    return error_response(400, std::string(what) + " must be " + std::to_string(min) + " to " +
+                                   std::to_string(max) + " characters");
+  };
+  if (chars(*email) > limits.email) return too_long("email", 3, limits.email);
+  if (chars(*nick) < 1 || chars(*nick) > limits.nick) return too_long("nick", 1, limits.nick);
+  if (chars(*name) < 1 || chars(*name) > limits.name) return too_long("name", 1, limits.name);
   if (password->empty() || password->size() > 72 || password->find('\0') != std::string::npos)
     return error_response(400, "password must be 1 to 72 bytes");
   auto hash = bcrypt::hash(*password, s.cfg.bcrypt_cost);
@@ -177,6 +182,8 @@ response join(const request& req, services& s) {
   if (*created == create_status::email_taken)
     return error_response(409, "Email already registered");
   if (*created == create_status::nick_taken) return error_response(409, "Nick already taken");
+  if (*created == create_status::unstorable)
+    return error_response(400, "email, nick or name has characters the user database cannot store");
   return ok_data(201, {{"userId", u.id}, {"email", u.email}, {"nick", u.nick}, {"name", u.name}});
 }
 

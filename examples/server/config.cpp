@@ -7,6 +7,8 @@
 #include <map>
 #include <thread>
 
+#include "mysql_users.hpp"
+#include "stores.hpp"
 #include "tokenauth/base64url.hpp"
 
 namespace tokenauth_server {
@@ -114,9 +116,16 @@ const option_spec options[] = {
        c.store = v;
        return {};
      }},
-    {"users", "USERS_DB", "sqlite:PATH", "user database (default sqlite:./tokenauth-users.db)",
+    {"users", "USERS_DB", "SPEC",
+     "user database: sqlite:PATH | mysql://USER:PASS@HOST:PORT/DB | memory (default\n"
+     "                          sqlite:./tokenauth-users.db; DB_DATABASE selects MySQL too)",
      [](config& c, const std::string& v) -> std::string {
-       if (v.rfind("sqlite:", 0) != 0 || v.size() == 7) return "users must be sqlite:PATH";
+       if (is_mysql_url(v)) {
+         std::string error;
+         if (!parse_mysql_url(v, error)) return error;
+       } else if (v != "memory" && (v.rfind("sqlite:", 0) != 0 || v.size() == 7)) {
+         return "users must be sqlite:PATH, mysql://USER:PASS@HOST:PORT/DB or memory";
+       }
        c.users = v;
        return {};
      }},
@@ -313,7 +322,7 @@ std::string banner(const config& c, std::uint16_t port, const std::string& store
                     "/ (" + std::to_string(c.threads) + " I/O threads)\n";
   out += "  refresh store: " + store_display +
          (c.store == "memory" ? " (sessions end on restart)" : "") + "\n";
-  out += "  users:         " + c.users + "\n";
+  out += "  users:         " + redact_store(c.users) + "\n";
   out += "  CORS origins:  " + (origins.empty() ? std::string("(none)") : origins) + "\n";
   out += "  access TTL " + format_duration(c.access_ttl) + ", refresh TTL " +
          format_duration(c.refresh_ttl) + ", grace " + format_duration(c.refresh_grace) +
@@ -337,12 +346,13 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   auto fail = [](std::string msg) { return config_outcome{std::nullopt, std::move(msg), 2}; };
 
   // Environment (and .env) first, then flags on top.
-  bool store_set = false;
+  bool store_set = false, users_set = false;
   for (const auto& o : options) {
     auto v = lookup(std::string(o.env));
     if (!v) continue;
     if (o.flag == "cors-origin") c.cors_origins.clear();
     if (o.flag == "store") store_set = true;
+    if (o.flag == "users") users_set = true;
     if (auto err = o.apply(c, *v); !err.empty()) return fail(std::string(o.env) + ": " + err);
   }
   bool cors_from_flag = false;
@@ -367,6 +377,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
       return fail("--" + std::string(o->flag) + " needs a value");
     if (o->flag == "cors-origin" && !cors_from_flag) c.cors_origins.clear(), cors_from_flag = true;
     if (o->flag == "store") store_set = true;
+    if (o->flag == "users") users_set = true;
     if (auto err = o->apply(c, value); !err.empty())
       return fail("--" + std::string(o->flag) + ": " + err);
   }
@@ -380,11 +391,29 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
       c.store = url;
     }
   }
-  for (const char* key : {"DB_HOST", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_DATABASE"})
-    if (lookup(key)) {
-      c.notes.push_back("DB_* settings are ignored: users live in SQLite (--users sqlite:PATH)");
-      break;
+  // DB_DATABASE / DB_USERNAME / DB_PASSWORD (the existing .env files, whose app assumed
+  // 127.0.0.1:3306; DB_HOST / DB_PORT when present) select MySQL unless users were named.
+  if (auto database = lookup("DB_DATABASE"); database && !database->empty() && !users_set) {
+    mysql_settings m;
+    m.database = *database;
+    m.user = lookup("DB_USERNAME").value_or("");
+    m.password = lookup("DB_PASSWORD").value_or("");
+    if (auto host = lookup("DB_HOST"); host && !host->empty()) m.host = *host;
+    if (auto port = lookup("DB_PORT"); port && !port->empty()) {
+      auto n = parse_uint(*port, 1, 65535);
+      if (!n) return fail("DB_PORT must be a whole number from 1 to 65535, got '" + *port + "'");
+      m.port = static_cast<unsigned>(*n);
     }
+    if (m.user.empty()) return fail("DB_DATABASE is set but DB_USERNAME is not");
+    c.users = format_mysql_url(m);
+  } else {
+    for (const char* key : {"DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "DB_HOST", "DB_PORT"})
+      if (lookup(key)) {
+        c.notes.push_back(users_set ? "DB_* settings are ignored: --users/USERS_DB names the users"
+                                    : "DB_* settings are ignored without DB_DATABASE");
+        break;
+      }
+  }
 
   if (auto secret = lookup("JWT_SECRET"); secret && !secret->empty()) {
     if (secret->size() < 32)
@@ -405,7 +434,11 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (c.threads == 0) c.threads = cores;
   if (c.bcrypt_threads == 0) c.bcrypt_threads = cores;
-  if (!c.store_threads_set && c.store != "memory") c.store_threads = 8;
+  // Store threads also keep MySQL user lookups (reissuance's) off the I/O threads.
+  const bool remote_users = is_mysql_url(c.users);
+  if (!c.store_threads_set && (c.store != "memory" || remote_users)) c.store_threads = 8;
+  if (remote_users && c.store_threads == 0)
+    return fail("store-threads 0 would run MySQL user lookups on the I/O threads; use 1 or more");
   return {std::move(c), {}, 0};
 }
 

@@ -24,7 +24,7 @@ struct config {
   tokenauth::unix_seconds refresh_ttl = 14 * 86400;
   tokenauth::unix_seconds refresh_grace = 5;
   std::string store = "memory";  // memory | sqlite:PATH | redis://[:pw@]host:port[/db]
-  std::string users = "sqlite:./tokenauth-users.db";
+  std::string users = "sqlite:./tokenauth-users.db";  // sqlite:PATH | mysql://... | memory
   std::vector<std::string> cors_origins{"http://localhost:3000"};
   std::string public_origin;  // scheme://host[:port] browsers reach us at; empty: http://Host
   std::size_t max_sessions_per_user = 100;  // live refresh sessions; the oldest is revoked first

@@ -31,8 +31,7 @@ int main(int argc, char** argv) {
   }
   const config& cfg = *parsed.cfg;
   try {
-    app application(cfg, make_refresh_store(cfg.store),
-                    make_sqlite_user_store(cfg.users.substr(7)));
+    app application(cfg, make_refresh_store(cfg.store), make_user_store(cfg.users));
     access_log log(cfg.access_log ? stdout : nullptr);
     server srv(cfg, application, log);
     srv.stop_on_signals();

@@ -1,3 +1,4 @@
+// The SQLite user store: one connection, prepared statements, a mutex.
 #include <sqlite3.h>
 
 #include <ctime>
@@ -112,10 +113,15 @@ class sqlite_user_store final : public user_store {
   }
 
   tokenauth::result<std::optional<user>> find_by_id(std::string_view id) override {
+    const auto row = parse_user_id(id);
+    if (!row) return std::optional<user>();
     std::lock_guard lock(mutex_);
-    bind(by_id_.get(), 1, id);
+    sqlite3_bind_int64(by_id_.get(), 1, *row);
     return fetch(by_id_.get());
   }
+
+  // SQLite does not enforce VARCHAR lengths: the server's own limits apply.
+  user_limits limits() const override { return default_user_limits; }
 
  private:
   void exec(const char* sql) {

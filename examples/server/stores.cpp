@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "mysql_users.hpp"
 #include "tokenauth/memory_store.hpp"
 #include "tokenauth/redis_store.hpp"
 #include "tokenauth/sqlite_store.hpp"
@@ -20,6 +21,20 @@ std::shared_ptr<tokenauth::refresh_store> make_refresh_store(const std::string& 
     return std::make_shared<tokenauth::redis_store>(*options);
   }
   throw std::runtime_error("unknown store '" + redact_store(spec) + "'");
+}
+
+std::shared_ptr<user_store> make_user_store(const std::string& spec) {
+  if (spec == "memory") return make_memory_user_store();
+  if (spec.rfind("sqlite:", 0) == 0 && spec.size() > 7)
+    return make_sqlite_user_store(spec.substr(7));
+  if (is_mysql_url(spec)) {
+    std::string error;
+    auto options = parse_mysql_url(spec, error);
+    if (!options)
+      throw std::runtime_error("cannot use users '" + redact_store(spec) + "': " + error);
+    return make_mysql_user_store(*options);
+  }
+  throw std::runtime_error("unknown users '" + redact_store(spec) + "'");
 }
 
 std::string redact_store(const std::string& spec) {

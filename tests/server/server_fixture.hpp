@@ -53,13 +53,16 @@ inline std::shared_ptr<tokenauth::refresh_store> make_store(const std::string& k
 
 class fixture {
  public:
+  // Users in a fresh SQLite file unless `users` names another store.
   explicit fixture(std::shared_ptr<tokenauth::refresh_store> store, config cfg = test_config(),
-                   std::FILE* log_file = nullptr)
+                   std::FILE* log_file = nullptr,
+                   std::shared_ptr<tokenauth_server::user_store> users = nullptr)
       : cfg_(std::move(cfg)),
         db_path_("/tmp/tokenauth-server-test-" + std::to_string(::getpid()) + "-" +
                  std::to_string(counter()++) + ".db") {
     std::remove(db_path_.c_str());
-    app_.emplace(cfg_, std::move(store), tokenauth_server::make_sqlite_user_store(db_path_),
+    if (!users) users = tokenauth_server::make_sqlite_user_store(db_path_);
+    app_.emplace(cfg_, std::move(store), std::move(users),
                  [this] { return tokenauth::system_clock_now() + offset_.load(); });
     log_.emplace(log_file);
     server_.emplace(cfg_, *app_, *log_);
