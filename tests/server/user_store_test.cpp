@@ -168,7 +168,7 @@ TEST_CASE("bad mysql:// URLs say what is wrong", "[users][config]") {
   }
 }
 
-TEST_CASE("--users takes memory, sqlite:PATH and mysql:// URLs, and explains the rest",
+TEST_CASE("users: memory, sqlite:PATH and mysql:// URLs are taken, the rest explained",
           "[users][config]") {
   auto o = parse({"--users", "mysql://app:secret@127.0.0.1:3306/legacy"});
   REQUIRE(o.cfg);
