@@ -402,3 +402,24 @@ TEST_CASE("the demo setting (flag --demo, environment DEMO) takes true or false"
   CHECK(from_env.cfg->demo == true);
   CHECK(tokenauth_server::help_text().find("--demo") != std::string::npos);
 }
+
+TEST_CASE("the session POSTs refuse a body not declared JSON, and end nothing") {
+  fixture f(store_kind());
+  auto ada = new_session(f, "ada");
+  const std::string id = current_id(list(f, ada));
+  for (const std::string type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+    auto h = credentials(ada);
+    if (!type.empty()) h.emplace_back("Content-Type", type);
+    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/auth/sessions/revoke", nlohmann::json{{"id", id}}.dump()},
+             {"/auth/logout-all", "{}"},
+             {"/auth/demo/steal", "{}"}}) {
+      INFO(path << " with Content-Type '" << type << "'");
+      auto r = f.request("POST", path, h, body);
+      check_error(r, 415, "Content-Type must be application/json");
+      CHECK(!cleared(r));
+    }
+  }
+  CHECK(current_id(list(f, ada)) == id);
+  CHECK(reissue(f, ada.access, ada.cookie).status == 200);  // not rotated by the refused steal
+}
