@@ -1,12 +1,22 @@
 // redis_store: a pool of hiredis connections and five Lua scripts, one per store operation.
 //
 // Keys (P = key_prefix, G = the user's tag, the first 8 characters of every family id of that user,
-// see store.hpp; the user index uses the same tag, so one user's keys live in one Cluster slot):
-//   P{G}f:<family>   hash  user, created, used, fexp, texp, gen, rot, revoked
+// see store.hpp). Every key of a user carries {G}, so each script touches one Cluster slot, and
+// every script names every key it touches in KEYS:
+//   P{G}f:<family>   hash  user, created, used, fexp, texp, gen, rot, revoked, seq
 //   P{G}t:<family>   hash  token digest (32 raw bytes) -> generation
-//   P{G}u:<user id>  list  the user's family ids, oldest first
-// The f/t TTLs end `expired_record_retention` after the family ends (or is revoked); the u TTL
+//   P{G}i:<user id>  zset  the user's listed families, scored by creation sequence
+//   P{G}x            zset  listed family -> when it ends (min(fexp, texp)); 0 once revoked. Per
+//   tag,
+//                          not per user, because a rotation or a logout knows only the family.
+//   P{G}w            hash  n -> last creation sequence of the tag; w:<user id> -> the user's
+//                          watermark: families with seq below it are revoked
+// The f/t TTLs end `expired_record_retention` after the family ends (or is revoked); i, x, w
 // after the newest family's absolute end. Scripts take `now` as an argument (injectable clock).
+// Families revoked by the watermark (the cap, revoke_user) keep their records' TTL: a script may
+// touch only the keys it names, and naming thousands would defeat the bounded work.
+// Older versions kept P{G}u:<user id> (a list); revoke_user still covers those families
+// (they have no seq, so any watermark revokes them) and deletes the list.
 #include "tokenauth/redis_store.hpp"
 
 #include <hiredis/hiredis.h>
@@ -37,61 +47,84 @@ struct reply_deleter {
 using context_ptr = std::unique_ptr<redisContext, context_deleter>;
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
-// Shared by the scripts that revoke: mark revoked, and keep the records only `keep` seconds more.
+// Shared by the scripts that revoke: mark revoked, keep the records only `keep` seconds more, and
+// mark the family ended in the tag's end index x (if it is still listed there).
 constexpr std::string_view lua_prelude = R"lua(
-local function revoke(f, t, keep)
+local function revoke(f, t, x, id, keep)
   redis.call('HSET', f, 'revoked', 1)
   keep = tonumber(keep)
   for _, k in ipairs({f, t}) do
     local ttl = redis.call('TTL', k)
     if ttl == -1 or ttl > keep then redis.call('EXPIRE', k, keep) end
   end
+  redis.call('ZADD', x, 'XX', 0, id)
 end
 )lua";
 
-// KEYS f, t, u. ARGV family, user, digest, now, token exp, family exp, cap, retention, f prefix,
-// t prefix. Prunes index entries of ended families, then applies the cap oldest first.
+// KEYS f, t, i, x, w. ARGV family, user, digest, now, token exp, family exp, cap, retention,
+// budget. Inserts the family; drops ended entries among the `budget` oldest of the user's index;
+// walks at most cap + budget of the newest, dropping ended ones, and with a cap moves the
+// watermark to the cap-th live one (revoking every older family at once). Work: O(cap + budget)
+// commands, whatever the history.
 constexpr std::string_view lua_create = R"lua(
 local now, texp, fexp, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[8])
-local ttl = math.min(texp, fexp) + keep - now
+local cap, budget, id = tonumber(ARGV[7]), tonumber(ARGV[9]), ARGV[1]
+local i, x, w, wkey = KEYS[3], KEYS[4], KEYS[5], 'w:' .. ARGV[2]
+local seq = redis.call('HINCRBY', w, 'n', 1)
+local wm = tonumber(redis.call('HGET', w, wkey)) or 0
+local ends = math.min(texp, fexp)
 redis.call('HSET', KEYS[1], 'user', ARGV[2], 'created', now, 'used', now, 'fexp', fexp,
-           'texp', texp, 'gen', 0, 'rot', 0, 'revoked', 0)
+           'texp', texp, 'gen', 0, 'rot', 0, 'revoked', 0, 'seq', seq)
 redis.call('HSET', KEYS[2], ARGV[3], 0)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-local live = {}
-for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
-  local st = redis.call('HMGET', ARGV[9] .. id, 'revoked', 'fexp', 'texp')
-  if st[1] == '0' and now < math.min(tonumber(st[2]), tonumber(st[3])) then
-    live[#live + 1] = id
-  else
-    redis.call('LREM', KEYS[3], 0, id)
-  end
+redis.call('EXPIRE', KEYS[1], ends + keep - now)
+redis.call('EXPIRE', KEYS[2], ends + keep - now)
+redis.call('ZADD', i, seq, id)
+redis.call('ZADD', x, ends, id)
+local function live(member, s)
+  return s >= wm and (tonumber(redis.call('ZSCORE', x, member)) or 0) > now
 end
-redis.call('RPUSH', KEYS[3], ARGV[1])
-live[#live + 1] = ARGV[1]
-local cap = tonumber(ARGV[7])
-if cap > 0 then
-  for i = 1, #live - cap do
-    revoke(ARGV[9] .. live[i], ARGV[10] .. live[i], keep)
-    redis.call('LREM', KEYS[3], 0, live[i])
+local function drop(member)
+  redis.call('ZREM', i, member)
+  redis.call('ZREM', x, member)
+end
+local old = redis.call('ZRANGE', i, 0, budget - 1, 'WITHSCORES')
+for k = 1, #old, 2 do
+  if not live(old[k], tonumber(old[k + 1])) then drop(old[k]) end
+end
+-- Also without a cap: logged-out families stay in i (a logout cannot name the user's keys), and
+-- the newest are where a run of logouts leaves them.
+local new = redis.call('ZREVRANGEBYSCORE', i, '+inf', wm, 'WITHSCORES', 'LIMIT', 0, cap + budget)
+local n = 0
+for k = 1, #new, 2 do
+  local s = tonumber(new[k + 1])
+  if not live(new[k], s) then
+    drop(new[k])
+  else
+    n = n + 1
+    if n == cap then
+      if s > wm then redis.call('HSET', w, wkey, s) end
+      break
+    end
   end
 end
 local want = fexp + keep - now
-local have = redis.call('TTL', KEYS[3])
-if have < want then redis.call('EXPIRE', KEYS[3], want) end
+for _, k in ipairs({i, x, w}) do
+  if redis.call('TTL', k) < want then redis.call('EXPIRE', k, want) end
+end
 return 1
 )lua";
 
-// KEYS f, t. ARGV presented, successor, now, token ttl, grace, retention.
+// KEYS f, t, x, w. ARGV presented, successor, now, token ttl, grace, retention, family.
 // Returns {1, user, exp} rotated, {2, user, exp} grace replay, {-1} unknown, {-2} expired,
 // {-3} revoked, {-4} reuse detected (family revoked).
 constexpr std::string_view lua_rotate = R"lua(
 local gen = redis.call('HGET', KEYS[2], ARGV[1])
 if not gen then return {-1} end
-local f = redis.call('HMGET', KEYS[1], 'user', 'revoked', 'fexp', 'texp', 'gen', 'rot')
+local f = redis.call('HMGET', KEYS[1], 'user', 'revoked', 'fexp', 'texp', 'gen', 'rot', 'seq')
 if not f[1] then return {-1} end
 if f[2] ~= '0' then return {-3} end
+local wm = tonumber(redis.call('HGET', KEYS[4], 'w:' .. f[1])) or 0
+if (tonumber(f[7]) or 0) < wm then return {-3} end
 local now, fexp, texp = tonumber(ARGV[3]), tonumber(f[3]), tonumber(f[4])
 if now >= math.min(fexp, texp) then return {-2} end
 gen = tonumber(gen)
@@ -103,43 +136,57 @@ if gen == cur then
   local ttl = exp + tonumber(ARGV[6]) - now
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[3], 'XX', exp, ARGV[7])
   return {1, f[1], exp}
 end
 if gen + 1 == cur and now < tonumber(f[6]) + tonumber(ARGV[5]) then return {2, f[1], texp} end
-revoke(KEYS[1], KEYS[2], ARGV[6])
+revoke(KEYS[1], KEYS[2], KEYS[3], ARGV[7], ARGV[6])
 return {-4}
 )lua";
 
-// KEYS f, t. ARGV digest ('' = any), retention. Returns 1, or -1 when unknown.
+// KEYS f, t, x. ARGV digest ('' = any), retention, family. Returns 1, or -1 when unknown.
 constexpr std::string_view lua_revoke_family = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if ARGV[1] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return -1 end
-revoke(KEYS[1], KEYS[2], ARGV[2])
+revoke(KEYS[1], KEYS[2], KEYS[3], ARGV[3], ARGV[2])
 return 1
 )lua";
 
-// KEYS u. ARGV f prefix, t prefix, retention.
+// KEYS w, legacy u. ARGV user. O(1): the watermark passes every sequence handed out so far (and
+// seq-less families of older versions); the index entries left behind are dropped by later logins.
 constexpr std::string_view lua_revoke_user = R"lua(
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if redis.call('EXISTS', ARGV[1] .. id) == 1 then revoke(ARGV[1] .. id, ARGV[2] .. id, ARGV[3]) end
-end
-redis.call('DEL', KEYS[1])
+local legacy = redis.call('TTL', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 0 and legacy < 0 then return 1 end
+local n = tonumber(redis.call('HGET', KEYS[1], 'n')) or 0
+redis.call('HSET', KEYS[1], 'w:' .. ARGV[1], n + 1)
+if legacy > redis.call('TTL', KEYS[1]) then redis.call('EXPIRE', KEYS[1], legacy) end
+redis.call('UNLINK', KEYS[2])
 return 1
 )lua";
 
-// KEYS u. ARGV f prefix, now. Returns a flat array: id, created, used, expires, ...
+// KEYS i, x, w, then the f key of each family in ARGV[3..]. ARGV user, now, family ids.
+// The live families are those of the index at or above the watermark whose end is in the future.
+// When each has its f key declared: {1, id, created, used, expires, ...}, oldest first. Otherwise
+// {0, id, ...}: the live ids, so that the caller can declare their keys and call again.
 constexpr std::string_view lua_sessions = R"lua(
-local now, out = tonumber(ARGV[2]), {}
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local st = redis.call('HMGET', ARGV[1] .. id, 'revoked', 'fexp', 'texp', 'created', 'used')
-  if st[1] == '0' then
-    local exp = math.min(tonumber(st[2]), tonumber(st[3]))
-    if now < exp then
-      out[#out + 1] = id
-      out[#out + 1] = tonumber(st[4])
-      out[#out + 1] = tonumber(st[5])
-      out[#out + 1] = exp
-    end
+local wm = tonumber(redis.call('HGET', KEYS[3], 'w:' .. ARGV[1])) or 0
+local now, declared, live, complete = tonumber(ARGV[2]), {}, {}, true
+for k = 3, #ARGV do declared[ARGV[k]] = KEYS[k + 1] end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], wm, '+inf')) do
+  local ends = tonumber(redis.call('ZSCORE', KEYS[2], id)) or 0
+  if now < ends then
+    live[#live + 1] = {id, ends}
+    if not declared[id] then complete = false end
+  end
+end
+local out = {complete and 1 or 0}
+for _, e in ipairs(live) do
+  out[#out + 1] = e[1]
+  if complete then
+    local st = redis.call('HMGET', declared[e[1]], 'created', 'used')
+    out[#out + 1] = tonumber(st[1]) or 0
+    out[#out + 1] = tonumber(st[2]) or 0
+    out[#out + 1] = e[2]
   end
 end
 return out
@@ -299,6 +346,13 @@ struct redis_store::impl {
   std::string family_key(char kind, std::string_view family) const {
     return key(family.substr(0, family_tag_size), kind, family);
   }
+  // P{G}x and P{G}w: one per tag.
+  std::string tag_key(std::string_view tag, char kind) const {
+    std::string k;
+    k.reserve(opt.key_prefix.size() + tag.size() + 3);
+    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
+    return k;
+  }
 
   // A connection lent to one call; get() is null when the pool stayed exhausted for the command
   // timeout or Redis could not be reached.
@@ -368,13 +422,17 @@ struct redis_store::impl {
   // nullptr: store_unavailable (no connection, I/O error or timeout, or a Redis error reply).
   reply_ptr eval(script_id id, std::initializer_list<std::string_view> keys,
                  std::initializer_list<std::string_view> args) {
+    return eval(id, keys.begin(), keys.size(), args.begin(), args.size());
+  }
+  reply_ptr eval(script_id id, const std::string_view* keys, std::size_t nkeys_,
+                 const std::string_view* args, std::size_t nargs) {
     lease conn(*this);
     if (!conn.get()) return nullptr;
     const script& s = scripts[id];
-    const std::string nkeys = std::to_string(keys.size());
+    const std::string nkeys = std::to_string(nkeys_);
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
-    argv.reserve(3 + keys.size() + args.size());
+    argv.reserve(3 + nkeys_ + nargs);
     lens.reserve(argv.capacity());
     const auto push = [&](std::string_view a) {
       argv.push_back(a.data());
@@ -384,8 +442,8 @@ struct redis_store::impl {
     push(by_sha ? "EVALSHA" : "EVAL");
     push(by_sha ? std::string_view(s.sha1) : std::string_view(s.source));
     push(nkeys);
-    for (auto k : keys) push(k);
-    for (auto a : args) push(a);
+    for (std::size_t i = 0; i < nkeys_; ++i) push(keys[i]);
+    for (std::size_t i = 0; i < nargs; ++i) push(args[i]);
     const auto call = [&] {
       return reply_ptr(static_cast<redisReply*>(
           redisCommandArgv(conn.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
@@ -418,24 +476,27 @@ const redis_options& redis_store::options() const noexcept {
 }
 
 std::error_code redis_store::create_family(const new_family& f) {
-  const std::string tag(f.family_id.substr(0, family_tag_size));
+  const std::string_view tag = f.family_id.substr(0, family_tag_size);
   const reply_ptr r = impl_->eval(
       create_s,
       {impl_->key(tag, 'f', f.family_id), impl_->key(tag, 't', f.family_id),
-       impl_->key(tag, 'u', f.user_id)},
+       impl_->key(tag, 'i', f.user_id), impl_->tag_key(tag, 'x'), impl_->tag_key(tag, 'w')},
       {f.family_id, f.user_id, bytes(f.digest), num(f.now), num(f.token_expires_at),
        num(f.family_expires_at), num(static_cast<std::int64_t>(f.max_families)),
-       num(expired_record_retention), impl_->key(tag, 'f', ""), impl_->key(tag, 't', "")});
+       num(expired_record_retention), num(static_cast<std::int64_t>(index_prune_budget))});
   if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
   return {};
 }
 
 result<rotate_outcome> redis_store::rotate(const rotate_request& r) {
   if (!detail::valid_family_id(r.family_id)) return errc::refresh_token_unknown;
-  const reply_ptr rep = impl_->eval(
-      rotate_s, {impl_->family_key('f', r.family_id), impl_->family_key('t', r.family_id)},
-      {bytes(r.presented), bytes(r.successor), num(r.now), num(r.token_ttl), num(r.grace),
-       num(expired_record_retention)});
+  const std::string_view tag = r.family_id.substr(0, family_tag_size);
+  const reply_ptr rep =
+      impl_->eval(rotate_s,
+                  {impl_->family_key('f', r.family_id), impl_->family_key('t', r.family_id),
+                   impl_->tag_key(tag, 'x'), impl_->tag_key(tag, 'w')},
+                  {bytes(r.presented), bytes(r.successor), num(r.now), num(r.token_ttl),
+                   num(r.grace), num(expired_record_retention), r.family_id});
   if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
       rep->element[0]->type != REDIS_REPLY_INTEGER)
     return errc::store_unavailable;
@@ -465,9 +526,12 @@ result<rotate_outcome> redis_store::rotate(const rotate_request& r) {
 std::error_code redis_store::revoke_family(std::string_view family_id, const token_digest* digest,
                                            unix_seconds) {
   if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
-  const reply_ptr r = impl_->eval(
-      revoke_family_s, {impl_->family_key('f', family_id), impl_->family_key('t', family_id)},
-      {digest ? bytes(*digest) : std::string_view("", 0), num(expired_record_retention)});
+  const reply_ptr r =
+      impl_->eval(revoke_family_s,
+                  {impl_->family_key('f', family_id), impl_->family_key('t', family_id),
+                   impl_->tag_key(family_id.substr(0, family_tag_size), 'x')},
+                  {digest ? bytes(*digest) : std::string_view("", 0), num(expired_record_retention),
+                   family_id});
   if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
   return r->integer == 1 ? std::error_code{} : make_error_code(errc::refresh_token_unknown);
 }
@@ -475,27 +539,56 @@ std::error_code redis_store::revoke_family(std::string_view family_id, const tok
 std::error_code redis_store::revoke_user(std::string_view user_id, unix_seconds) {
   const std::string tag = detail::user_tag(user_id);
   const reply_ptr r = impl_->eval(
-      revoke_user_s, {impl_->key(tag, 'u', user_id)},
-      {impl_->key(tag, 'f', ""), impl_->key(tag, 't', ""), num(expired_record_retention)});
+      revoke_user_s, {impl_->tag_key(tag, 'w'), impl_->key(tag, 'u', user_id)}, {user_id});
   if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
   return {};
 }
 
+// Two calls at most in the usual case: the first learns the live ids, the second declares their
+// keys and reads them. A login between the two adds an id, hence a few attempts.
 result<std::vector<session_info>> redis_store::sessions(std::string_view user_id,
                                                         unix_seconds now) {
   const std::string tag = detail::user_tag(user_id);
-  const reply_ptr r = impl_->eval(sessions_s, {impl_->key(tag, 'u', user_id)},
-                                  {impl_->key(tag, 'f', ""), num(now)});
-  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 4 != 0) return errc::store_unavailable;
-  std::vector<session_info> out;
-  for (std::size_t i = 0; i < r->elements; i += 4) {
-    redisReply* const* e = r->element + i;
-    if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
-        e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_INTEGER)
+  std::vector<std::string> ids;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::vector<std::string> keys{impl_->key(tag, 'i', user_id), impl_->tag_key(tag, 'x'),
+                                  impl_->tag_key(tag, 'w')};
+    const std::string when = num(now);
+    std::vector<std::string_view> args{user_id, when};
+    for (const auto& id : ids) {
+      keys.push_back(impl_->family_key('f', id));
+      args.push_back(id);
+    }
+    const std::vector<std::string_view> key_views(keys.begin(), keys.end());
+    const reply_ptr r =
+        impl_->eval(sessions_s, key_views.data(), key_views.size(), args.data(), args.size());
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
       return errc::store_unavailable;
-    out.push_back({std::string(e[0]->str, e[0]->len), e[1]->integer, e[2]->integer, e[3]->integer});
+    const std::size_t n = r->elements - 1;
+    redisReply* const* e = r->element + 1;
+    if (r->element[0]->integer == 0) {  // not every live family declared: learn them, go again
+      ids.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (e[i]->type != REDIS_REPLY_STRING || e[i]->len != family_id_size)
+          return errc::store_unavailable;
+        ids.emplace_back(e[i]->str, e[i]->len);
+      }
+      continue;
+    }
+    if (n % 4 != 0) return errc::store_unavailable;
+    std::vector<session_info> out;
+    out.reserve(n / 4);
+    for (std::size_t i = 0; i < n; i += 4) {
+      if (e[i]->type != REDIS_REPLY_STRING || e[i + 1]->type != REDIS_REPLY_INTEGER ||
+          e[i + 2]->type != REDIS_REPLY_INTEGER || e[i + 3]->type != REDIS_REPLY_INTEGER)
+        return errc::store_unavailable;
+      out.push_back({std::string(e[i]->str, e[i]->len), e[i + 1]->integer, e[i + 2]->integer,
+                     e[i + 3]->integer});
+    }
+    return out;
   }
-  return out;
+  return errc::store_unavailable;  // the live set kept changing under us
 }
 
 }  // namespace tokenauth

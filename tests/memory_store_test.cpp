@@ -1,6 +1,7 @@
 // memory_store against the shared store contract, plus its own bounded-memory guarantee.
 #include "tokenauth/memory_store.hpp"
 
+#include <cstdint>
 #include <memory>
 
 namespace {
@@ -9,6 +10,8 @@ struct memory_fixture {
   bool ready() const { return true; }
   std::shared_ptr<tokenauth::refresh_store> store() const { return backend; }
   std::shared_ptr<tokenauth::refresh_store> second_handle() const { return backend; }
+  std::uint64_t work() const { return backend->index_entries_examined(); }
+  std::size_t history_size() const { return 20'000; }
 };
 }  // namespace
 

@@ -3,8 +3,11 @@
 #include "tokenauth/redis_store.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <string_view>
 
 #include "support/redis_server.hpp"
 
@@ -23,6 +26,23 @@ redis_options options_for(const tokenauth::test::redis_server& server) {
   return o;
 }
 
+std::uint64_t commands_run(const tokenauth::test::redis_server& server) {
+  const auto info = server.command({"INFO", "commandstats"});
+  REQUIRE(info);
+  REQUIRE(info->type == REDIS_REPLY_STRING);
+  std::istringstream lines(std::string(info->str, info->len));
+  std::uint64_t total = 0;
+  for (std::string line; std::getline(lines, line);) {
+    constexpr std::string_view calls = ":calls=";
+    const std::size_t at = line.find(calls);
+    if (line.rfind("cmdstat_", 0) != 0 || at == std::string::npos ||
+        line.compare(0, at, "cmdstat_info") == 0)
+      continue;
+    total += std::stoull(line.substr(at + calls.size()));
+  }
+  return total;
+}
+
 struct redis_fixture {
   tokenauth::test::redis_server server;
   std::shared_ptr<redis_store> first =
@@ -32,6 +52,9 @@ struct redis_fixture {
   std::shared_ptr<tokenauth::refresh_store> second_handle() const {
     return std::make_shared<redis_store>(options_for(server));  // its own pool: another "server"
   }
+  // Commands Redis has run, those inside scripts included (INFO commandstats), but not INFO.
+  std::uint64_t work() const { return commands_run(server); }
+  std::size_t history_size() const { return 4'000; }  // 2.5 calls each: seconds
 };
 
 }  // namespace
@@ -41,7 +64,7 @@ struct redis_fixture {
 
 using namespace tokenauth;
 
-TEST_CASE_METHOD(redis_fixture, "redis: key layout; only digests stored; every key has a TTL") {
+TEST_CASE_METHOD(redis_fixture, "redis: key layout, only digests stored, every key has a TTL") {
   if (!ready()) return;
   contract::manual_clock clock;
   refresh_options o = contract::options(clock);
@@ -60,21 +83,35 @@ TEST_CASE_METHOD(redis_fixture, "redis: key layout; only digests stored; every k
   CHECK(tag == detail::user_tag("alice"));
   const std::string f = "ta-test:{" + tag + "}f:" + t->family_id;
   const std::string tk = "ta-test:{" + tag + "}t:" + t->family_id;
-  const std::string u = "ta-test:{" + tag + "}u:alice";
+  const std::string i = "ta-test:{" + tag + "}i:alice";
+  const std::string x = "ta-test:{" + tag + "}x";
+  const std::string w = "ta-test:{" + tag + "}w";
   auto user = server.command({"HGET", f, "user"});
   REQUIRE(user);
   CHECK(std::string(user->str, user->len) == "alice");
   auto gen = server.command({"HGET", tk, std::string(contract::bytes_of(detail::sha256(t2)))});
   REQUIRE(gen);
   CHECK(std::string(gen->str, gen->len) == "1");
-  auto idx = server.command({"LRANGE", u, "0", "-1"});
+  auto idx = server.command({"ZRANGE", i, "0", "-1", "WITHSCORES"});  // family -> creation seq
   REQUIRE(idx);
-  REQUIRE(idx->elements == 1);
+  REQUIRE(idx->elements == 2);
   CHECK(std::string(idx->element[0]->str, idx->element[0]->len) == t->family_id);
+  CHECK(std::string(idx->element[1]->str, idx->element[1]->len) == "1");
+  auto ends = server.command({"ZSCORE", x, t->family_id});  // when the family ends
+  REQUIRE(ends);
+  CHECK(std::string(ends->str, ends->len) == std::to_string(clock.get() + 1000));
+  auto seq = server.command({"HGET", w, "n"});
+  REQUIRE(seq);
+  CHECK(std::string(seq->str, seq->len) == "1");
+  // A logout marks the family ended in the tag's end index, so no login counts it as live.
+  const std::string gone_x = "ta-test:{" + gone->family_id.substr(0, 8) + "}x";
+  auto gone_end = server.command({"ZSCORE", gone_x, gone->family_id});
+  REQUIRE(gone_end);
+  CHECK(std::string(gone_end->str, gone_end->len) == "0");
 
   auto keys = server.command({"KEYS", "*"});  // fine in a test; the store never scans
   REQUIRE(keys);
-  CHECK(keys->elements == 9);  // f, t, u for each of alice, bob, carol
+  CHECK(keys->elements == 15);  // f, t, i, x, w for each of alice, bob, carol
   for (std::size_t i = 0; i < keys->elements; ++i) {
     const std::string k(keys->element[i]->str, keys->element[i]->len);
     CAPTURE(k);
@@ -96,8 +133,40 @@ TEST_CASE_METHOD(redis_fixture, "redis: key layout; only digests stored; every k
   auto ttl_gone =
       server.command({"TTL", "ta-test:{" + gone->family_id.substr(0, 8) + "}f:" + gone->family_id});
   CHECK(ttl_gone->integer == expired_record_retention);
-  auto ttl_u = server.command({"TTL", u});
-  CHECK(ttl_u->integer == 5000 + expired_record_retention);
+  for (const auto& k : {i, x, w}) {
+    CAPTURE(k);
+    CHECK(server.command({"TTL", k})->integer == 5000 + expired_record_retention);
+  }
+}
+
+TEST_CASE_METHOD(redis_fixture,
+                 "redis: families stored by older versions rotate, and revoke_user covers them") {
+  if (!ready()) return;
+  contract::manual_clock clock;
+  const refresh_service svc(store(), contract::options(clock));
+  // The older layout: no seq field, no x/w keys, the user's ids in the list P{G}u:<user>.
+  const std::string tag = detail::user_tag("alice");
+  const std::string family = tag + std::string(24, 'A');
+  const std::string token = "rt1." + family + "." + std::string(42, 'B') + "A";
+  const std::string f = "ta-test:{" + tag + "}f:" + family;
+  const std::string u = "ta-test:{" + tag + "}u:alice";
+  const std::string now = std::to_string(clock.get());
+  REQUIRE(
+      server.command({"HSET", f, "user", "alice", "created", now, "used", now, "fexp",
+                      std::to_string(clock.get() + 5000), "texp",
+                      std::to_string(clock.get() + 1000), "gen", "0", "rot", "0", "revoked", "0"}));
+  REQUIRE(server.command({"HSET", "ta-test:{" + tag + "}t:" + family,
+                          std::string(contract::bytes_of(detail::sha256(token))), "0"}));
+  REQUIRE(server.command({"RPUSH", u, family}));
+  REQUIRE(server.command({"EXPIRE", u, "90000"}));
+  const std::string next = contract::must_rotate(svc, token);
+  CHECK_FALSE(svc.revoke_user("alice"));
+  CHECK(contract::rotate_error(svc, next) == errc::refresh_family_revoked);
+  CHECK(server.command({"EXISTS", u})->integer == 0);
+  const auto ttl = server.command({"TTL", "ta-test:{" + tag + "}w"})->integer;
+  CHECK(ttl > 89'000);  // the watermark lives as long as the older index did
+  CHECK(ttl <= 90'000);
+  CHECK(contract::must_rotate(svc, contract::must_issue(svc, "alice")).size() == token.size());
 }
 
 TEST_CASE_METHOD(redis_fixture, "redis: one script call (one round trip) per rotation") {
@@ -130,7 +199,7 @@ TEST_CASE_METHOD(redis_fixture,
 }
 
 TEST_CASE_METHOD(redis_fixture,
-                 "redis: stopped mid-test -> store_unavailable; restarted -> the same store works",
+                 "redis: stopped mid-test -> store_unavailable, restarted -> the same store works",
                  "[restart]") {
   if (!ready()) return;
   contract::manual_clock clock;
@@ -179,7 +248,7 @@ TEST_CASE("redis: nothing listening -> store_unavailable, and construction never
   CHECK(svc.rotate("garbage").error() == errc::refresh_token_unknown);  // never reaches Redis
 }
 
-TEST_CASE("redis: password and database; a wrong password is store_unavailable") {
+TEST_CASE("redis: password and database, a wrong password is store_unavailable") {
   tokenauth::test::redis_server server("s3cret:@/pw");
   if (!server.available()) return;
   auto url = redis_options::from_url(

@@ -64,7 +64,7 @@ refresh_options fixed_clock(unix_seconds now) {
 
 }  // namespace
 
-TEST_CASE("R6: a token is rt1.<family id>.<256 random bits>, and only its SHA-256 is stored") {
+TEST_CASE("a token is rt1.<family id>.<256 random bits>, and only its SHA-256 is stored") {
   auto spy = std::make_shared<spy_store>();
   refresh_options o = fixed_clock(1000);
   o.token_ttl = 50;

@@ -1,4 +1,4 @@
-# Refresh tokens: the service, and the store contract run against every store (issue 3).
+# Refresh tokens: the service, and the store contract run against every store.
 tokenauth_add_test(refresh_test SOURCES refresh_test.cpp)
 tokenauth_add_test(memory_store_test SOURCES memory_store_test.cpp LABELS tsan)
 if(TARGET tokenauth::sqlite)

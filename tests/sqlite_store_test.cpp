@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,8 @@ struct sqlite_fixture {
   std::shared_ptr<tokenauth::refresh_store> second_handle() const {
     return std::make_shared<tokenauth::sqlite_store>(dir.file("refresh.db"));
   }
+  std::uint64_t work() const { return first->vm_steps(); }
+  std::size_t history_size() const { return 4'000; }  // 2.5 calls each: seconds
 };
 
 }  // namespace
@@ -99,7 +102,7 @@ TEST_CASE("sqlite_store: a second process on the same file stays consistent") {
   CHECK(s->size() == 1);  // the reused family is revoked; the child's second login remains
 }
 
-TEST_CASE("sqlite_store: data survive reopening; the schema is versioned") {
+TEST_CASE("sqlite_store: data survive reopening, the schema is versioned") {
   temp_dir dir;
   const std::string db = dir.file("x.db");
   contract::manual_clock clock;
@@ -199,4 +202,107 @@ TEST_CASE("sqlite_store: rows of ended families are deleted once their retention
   CHECK(count("families") == 2);
   CHECK(count("tokens") == 2);
   CHECK(contract::rotate_error(svc, old) == errc::refresh_token_unknown);
+}
+
+TEST_CASE("sqlite_store: the sweep deletes a bounded batch per call, and catches up") {
+  temp_dir dir;
+  const std::string db = dir.file("x.db");
+  contract::manual_clock clock;
+  refresh_options o = contract::options(clock);
+  o.token_ttl = 10;
+  const refresh_service svc(std::make_shared<sqlite_store>(db), o);
+  for (int i = 0; i < 200; ++i) REQUIRE(svc.issue("user" + std::to_string(i)));
+  clock.advance(10 + expired_record_retention);  // all 200 purgeable now
+  const auto families = [&] {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, sqlite3_close);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, "SELECT count(*) FROM families", -1, &st, nullptr) ==
+            SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(st, sqlite3_finalize);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    return sqlite3_column_int(st, 0);
+  };
+  REQUIRE(svc.issue("late"));
+  CHECK(families() == 200 - 64 + 1);
+  for (int i = 0; i < 3; ++i) REQUIRE(svc.issue("late"));
+  CHECK(families() == 4);
+}
+
+TEST_CASE(
+    "sqlite_store: a version 1 file is upgraded, its sessions keep working and can be revoked") {
+  temp_dir dir;
+  const std::string db = dir.file("v1.db");
+  contract::manual_clock clock;
+  // A session as version 1 stored it: no seq, no users row.
+  const std::string family = detail::user_tag("alice") + std::string(24, 'A');
+  const std::string token = "rt1." + family + "." + std::string(43, 'B').replace(42, 1, "A");
+  REQUIRE(detail::token_family(token));
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, sqlite3_close);
+    REQUIRE(sqlite3_exec(raw, R"sql(
+      CREATE TABLE families(id TEXT PRIMARY KEY, user_id BLOB NOT NULL, created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL, expires_at INTEGER NOT NULL, token_expires_at INTEGER NOT NULL,
+        rotated_at INTEGER NOT NULL, generation INTEGER NOT NULL, revoked INTEGER NOT NULL,
+        purge_at INTEGER NOT NULL);
+      CREATE INDEX families_user ON families(user_id);
+      CREATE INDEX families_purge ON families(purge_at);
+      CREATE TABLE tokens(digest BLOB PRIMARY KEY,
+        family_id TEXT NOT NULL REFERENCES families(id) ON DELETE CASCADE,
+        generation INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX tokens_family ON tokens(family_id);
+      PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw,
+                               "INSERT INTO families VALUES(?1, CAST('alice' AS BLOB), ?2, ?2, "
+                               "?2 + 5000, ?2 + 1000, 0, 0, 0, ?2 + 1000 + 86400)",
+                               -1, &st, nullptr) == SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> insert(st, sqlite3_finalize);
+    sqlite3_bind_text(st, 1, family.data(), static_cast<int>(family.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, clock.get());
+    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+    const token_digest d = detail::sha256(token);
+    REQUIRE(sqlite3_prepare_v2(raw, "INSERT INTO tokens VALUES(?1, ?2, 0)", -1, &st, nullptr) ==
+            SQLITE_OK);
+    insert.reset(st);
+    sqlite3_bind_blob(st, 1, d.data(), static_cast<int>(d.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, family.data(), static_cast<int>(family.size()), SQLITE_STATIC);
+    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+  }
+  auto store = std::make_shared<sqlite_store>(db);
+  const refresh_service svc(store, contract::options(clock));
+  auto s = svc.sessions("alice");
+  REQUIRE(s);
+  REQUIRE(s->size() == 1);
+  CHECK((*s)[0].family_id == family);
+  const std::string next = contract::must_rotate(svc, token);
+  SECTION("revoke_user with no login since the upgrade (no users row yet)") {
+    CHECK_FALSE(svc.revoke_user("alice"));
+    CHECK(contract::rotate_error(svc, next) == errc::refresh_family_revoked);
+    CHECK(svc.sessions("alice")->empty());
+    CHECK(contract::must_rotate(svc, contract::must_issue(svc, "alice")).size() ==
+          detail::token_size);
+  }
+  SECTION("revoke_user after a login") {
+    const std::string newer = contract::must_issue(svc, "alice");
+    CHECK(svc.sessions("alice")->size() == 2);
+    CHECK_FALSE(svc.revoke_user("alice"));
+    CHECK(contract::rotate_error(svc, next) == errc::refresh_family_revoked);
+    CHECK(contract::rotate_error(svc, newer) == errc::refresh_family_revoked);
+    CHECK(svc.sessions("alice")->empty());
+  }
+}
+
+TEST_CASE("sqlite_store: revoke_user of a user without sessions does not revoke the next login") {
+  temp_dir dir;
+  auto store = std::make_shared<sqlite_store>(dir.file("x.db"));
+  contract::manual_clock clock;
+  const refresh_service svc(store, contract::options(clock));
+  CHECK_FALSE(svc.revoke_user("nobody"));  // no families: succeeds, and a later login works
+  CHECK(contract::must_rotate(svc, contract::must_issue(svc, "nobody")).size() ==
+        detail::token_size);
 }

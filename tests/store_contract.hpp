@@ -1,14 +1,18 @@
-// The refresh_store contract (issue 3 §4, REFERENCES R1–R9), run against every store.
-// Include from a test file after defining TOKENAUTH_CONTRACT_FIXTURE as a class with:
-//   bool ready();                                  // false = backend missing (skip), after a
-//   message std::shared_ptr<tokenauth::refresh_store> store();         // the store under test
-//   std::shared_ptr<tokenauth::refresh_store> second_handle(); // another connection, same data
+// The refresh_store contract (include/tokenauth/store.hpp; rotation and reuse detection as in
+// RFC 9700 §4.14.2), run against every store. Include from a test file after defining
+// TOKENAUTH_CONTRACT_FIXTURE as a class with:
+//   bool ready();             // false = backend missing: skip (the fixture fails under CI=true)
+//   std::shared_ptr<tokenauth::refresh_store> store();          // the store under test
+//   std::shared_ptr<tokenauth::refresh_store> second_handle();  // another connection, same data
+//   std::uint64_t work();     // grows with the records the store looks at (bounded-work tests)
+//   std::size_t history_size();  // sessions of one user the bounded-work test builds
 #pragma once
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,7 +103,7 @@ void run_together(int n, F f) {
 #define CONTRACT_READY() \
   if (!this->ready()) return
 
-CONTRACT_CASE("R1 R2: a chain of 100 rotations; every rotated-out token is rejected") {
+CONTRACT_CASE("a chain of 100 rotations, every rotated-out token is rejected") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -130,7 +134,7 @@ CONTRACT_CASE("R1 R2: a chain of 100 rotations; every rotated-out token is rejec
   CHECK(rotate_error(svc, newest) == errc::refresh_family_revoked);
 }
 
-CONTRACT_CASE("R1: the newest token of a long chain works and the presented one is used up") {
+CONTRACT_CASE("the newest token of a long chain works and the presented one is used up") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -143,7 +147,7 @@ CONTRACT_CASE("R1: the newest token of a long chain works and the presented one 
   CHECK(rotate_error(svc, t) == errc::refresh_reuse_detected);
 }
 
-CONTRACT_CASE("R3: reuse after the grace window revokes the family; the newest token fails too") {
+CONTRACT_CASE("reuse after the grace window revokes the family, the newest token fails too") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -162,7 +166,7 @@ CONTRACT_CASE("R3: reuse after the grace window revokes the family; the newest t
   CHECK(must_rotate(svc, other).size() == other.size());
 }
 
-CONTRACT_CASE("R5: grace covers only the immediately previous token, only within the window") {
+CONTRACT_CASE("grace covers only the immediately previous token, only within the window") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -200,7 +204,7 @@ CONTRACT_CASE("R5: grace covers only the immediately previous token, only within
   }
 }
 
-CONTRACT_CASE("R5: grace 0 disables the window") {
+CONTRACT_CASE("grace 0 disables the window") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -211,7 +215,7 @@ CONTRACT_CASE("R5: grace 0 disables the window") {
   CHECK(rotate_error(svc, t1) == errc::refresh_family_revoked);
 }
 
-CONTRACT_CASE_TAGGED("R4: 16 threads rotating one token: exactly one successor, 100 times",
+CONTRACT_CASE_TAGGED("16 threads rotating one token: exactly one successor, 100 times",
                      "[concurrency]") {
   CONTRACT_READY();
   using namespace contract;
@@ -255,7 +259,7 @@ CONTRACT_CASE_TAGGED("R4: 16 threads rotating one token: exactly one successor, 
   }
 }
 
-CONTRACT_CASE_TAGGED("R4: many families rotated concurrently stay independent", "[concurrency]") {
+CONTRACT_CASE_TAGGED("many families rotated concurrently stay independent", "[concurrency]") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -277,7 +281,7 @@ CONTRACT_CASE_TAGGED("R4: many families rotated concurrently stay independent", 
   CHECK(failures == 0);
 }
 
-CONTRACT_CASE("R7: sliding token lifetime") {
+CONTRACT_CASE("sliding token lifetime") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -302,7 +306,7 @@ CONTRACT_CASE("R7: sliding token lifetime") {
   CHECK(s->empty());
 }
 
-CONTRACT_CASE("R7: absolute family lifetime caps a session however often it is used") {
+CONTRACT_CASE("absolute family lifetime caps a session however often it is used") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -326,7 +330,7 @@ CONTRACT_CASE("R7: absolute family lifetime caps a session however often it is u
   CHECK(rotate_error(svc, token) == errc::refresh_token_expired);
 }
 
-CONTRACT_CASE("R8: revoke (logout) ends only that session") {
+CONTRACT_CASE("revoke (logout) ends only that session") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -341,7 +345,7 @@ CONTRACT_CASE("R8: revoke (logout) ends only that session") {
   CHECK(svc.revoke("not a token") == errc::refresh_token_unknown);
 }
 
-CONTRACT_CASE("R8: revoke_family by id, and a forged secret cannot revoke") {
+CONTRACT_CASE("revoke_family by id, and a forged secret cannot revoke") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -362,7 +366,7 @@ CONTRACT_CASE("R8: revoke_family by id, and a forged secret cannot revoke") {
   CHECK(svc.revoke_family(other_id) == errc::refresh_token_unknown);
 }
 
-CONTRACT_CASE("R8: revoke_user logs a user out everywhere and nobody else") {
+CONTRACT_CASE("revoke_user logs a user out everywhere and nobody else") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -378,6 +382,7 @@ CONTRACT_CASE("R8: revoke_user logs a user out everywhere and nobody else") {
   CHECK(s->empty());
   CHECK(must_rotate(svc, bob) != bob);
   CHECK_FALSE(svc.revoke_user("nobody"));
+  CHECK(must_rotate(svc, must_issue(svc, "nobody")).size() == bob.size());  // not revoked by it
   // A new login after log-out-everywhere works.
   CHECK(must_rotate(svc, must_issue(svc, "alice")).size() == bob.size());
 }
@@ -445,7 +450,7 @@ CONTRACT_CASE("family cap: the oldest live family is revoked first") {
   CHECK(s2->size() == 2);
 }
 
-CONTRACT_CASE("R9: a token of one user never yields another user") {
+CONTRACT_CASE("a token of one user never yields another user") {
   CONTRACT_READY();
   using namespace contract;
   manual_clock clock;
@@ -540,4 +545,105 @@ CONTRACT_CASE("user ids are opaque bytes: braces, colons, NULs, long ids") {
     CHECK(s->size() == 1);
   }
   CHECK(svc.issue("").error() == std::errc::invalid_argument);
+}
+
+namespace contract {
+
+// A user's history, oldest first: `live` sessions from before any cap, then `logged_out` ended
+// by logout, then `idle` ended by expiry (unrevoked: the hardest kind to skip). Returns the
+// tokens of the live ones.
+inline std::vector<std::string> make_history(const std::shared_ptr<refresh_store>& store,
+                                             manual_clock& clock, const std::string& user,
+                                             std::size_t live, std::size_t logged_out,
+                                             std::size_t idle) {
+  refresh_options keep = options(clock);  // no cap
+  keep.token_ttl = 1'000'000;
+  keep.family_lifetime = 1'000'000;
+  refresh_options brief = keep;
+  brief.token_ttl = 10;
+  const refresh_service lasting(store, keep), short_lived(store, brief);
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < live; ++i) tokens.push_back(must_issue(lasting, user));
+  for (std::size_t i = 0; i < logged_out; ++i)
+    REQUIRE_FALSE(lasting.revoke(must_issue(lasting, user)));
+  for (std::size_t i = 0; i < idle; ++i) must_issue(short_lived, user);
+  clock.advance(20);  // the idle ones end
+  return tokens;
+}
+
+}  // namespace contract
+
+// Each fixture says how it measures work (work(): a counter that grows with the records a call
+// looks at) and how long a history it can build in a test's time (history_size(): 20k live and
+// 20k ended where building it is cheap; the work of a login depends on the history's shape, which
+// the small history already has, not on its length).
+CONTRACT_CASE(
+    "bounded work: a login costs no more with 20k live and 20k ended sessions behind it") {
+  CONTRACT_READY();
+  using namespace contract;
+  constexpr std::size_t cap = 100;
+  manual_clock clock;
+  refresh_options capped = options(clock);
+  capped.token_ttl = 1'000'000;
+  capped.family_lifetime = 1'000'000;
+  capped.max_families_per_user = cap;
+  const refresh_service svc(this->store(), capped);
+  const auto login_work = [&](const std::string& user) {
+    const std::uint64_t before = this->work();
+    REQUIRE(svc.issue(user));
+    return this->work() - before;
+  };
+
+  // The same shape at a small scale: more live and ended sessions than one login may examine.
+  const std::size_t w = cap + index_prune_budget;
+  make_history(this->store(), clock, "small", 2 * w, w, 2 * w);
+  const std::uint64_t small = login_work("small");
+  CAPTURE(small);
+  REQUIRE(small > 0);
+
+  const std::size_t n = this->history_size();
+  std::vector<std::string> old = make_history(this->store(), clock, "big", n, n / 2, n / 2);
+  // Every login does the same bounded work however long the history: at most what the small
+  // history costs (plus slack for one index level more), not a hundred times that.
+  std::size_t logins = 0;
+  for (;;) {
+    const std::uint64_t work = login_work("big");
+    CAPTURE(logins, work);
+    CHECK(work <= small + small / 2);
+    ++logins;
+    // The oldest session is the first the cap revokes (a rotation keeps its place).
+    auto probe = svc.rotate(old.front());
+    if (!probe) {
+      REQUIRE(probe.error() == errc::refresh_family_revoked);
+      break;
+    }
+    old.front() = *probe->token;
+    // The cap applies once the newest entries are no longer ended ones; until then each login
+    // drops at least index_prune_budget of them (it stops early only after cap live ones).
+    REQUIRE(logins <= (n / 2) / index_prune_budget + 2);
+  }
+  auto listed = svc.sessions("big");
+  REQUIRE(listed);
+  CHECK(listed->size() == cap);
+  // Oldest revoked first: the live sessions from before the cap that remain are the newest.
+  const std::size_t kept = cap - logins;
+  CHECK(rotate_error(svc, old.front()) == errc::refresh_family_revoked);
+  CHECK(rotate_error(svc, old[n - kept - 1]) == errc::refresh_family_revoked);
+  CHECK(must_rotate(svc, old[n - kept]) != old[n - kept]);
+  CHECK(must_rotate(svc, old.back()) != old.back());
+
+  // Listing and logging out everywhere stay bounded too.
+  std::uint64_t before = this->work();
+  REQUIRE(svc.sessions("big"));
+  CHECK(this->work() - before <= small);
+  before = this->work();
+  CHECK_FALSE(svc.revoke_user("big"));
+  CHECK(this->work() - before <= small);
+  auto s = svc.sessions("big");
+  REQUIRE(s);
+  CHECK(s->empty());
+  CHECK(rotate_error(svc, old.back()) == errc::refresh_family_revoked);
+  // The next login after logging out everywhere is a fresh start, and bounded.
+  CHECK(login_work("big") <= small + small / 2);
+  CHECK(svc.sessions("big")->size() == 1);
 }

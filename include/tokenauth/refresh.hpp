@@ -1,4 +1,4 @@
-// Rotating refresh tokens with reuse detection (RFC 9700 §4.14, REFERENCES R1–R9) over a
+// Rotating refresh tokens with reuse detection (RFC 9700 §4.14.2) over a
 // refresh_store. refresh_service is immutable and thread-safe; each rotation is one atomic store
 // call; errors are values, and garbage input is refresh_token_unknown, never a throw.
 #pragma once

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,7 +16,7 @@ namespace tokenauth {
 
 class sqlite_store final : public refresh_store {
  public:
-  inline static constexpr int schema_version = 1;
+  inline static constexpr int schema_version = 2;  // version 1 files are upgraded on open
 
   // Opens or creates the database at `path` (":memory:" works for a private store). Throws
   // std::system_error(errc::store_unavailable) when it cannot be opened or created, or when its
@@ -32,6 +33,10 @@ class sqlite_store final : public refresh_store {
                                 unix_seconds now) override;
   std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
   result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
+
+  // SQLite virtual-machine steps run by this connection's statements so far: a measure of the
+  // work done, for tests of bounded work per call.
+  std::uint64_t vm_steps() const;
 
  private:
   struct impl;

@@ -39,6 +39,10 @@ struct session_info {
 inline constexpr std::size_t family_id_size = 32;
 inline constexpr std::size_t family_tag_size = 8;
 
+// How many index entries beyond the cap one create_family may examine: the bound on a login's
+// work, whatever the user's history (see refresh_store::create_family).
+inline constexpr std::size_t index_prune_budget = 64;
+
 // Records of a family stay this long after it ends (expires, or is revoked), so a late
 // presentation reports "expired"/"revoked" rather than "unknown"; then they may be swept.
 inline constexpr unix_seconds expired_record_retention = 86400;
@@ -87,6 +91,17 @@ class refresh_store {
   // Atomically: insert the family and its first token; then, when max_families > 0, revoke the
   // user's oldest live (unrevoked, unexpired) families until at most max_families remain.
   // Records whose retention is over may be swept. Errors: store_unavailable.
+  //
+  // Bounded work: each store keeps a per-user index of families in creation order and a per-user
+  // watermark (every family created before it counts as revoked). A call examines at most
+  // index_prune_budget of the oldest index entries and at most max_families + index_prune_budget
+  // of the newest, dropping ended ones from the index; when the max_families-th newest live
+  // family is found, the watermark moves up to it, which revokes every older family at once. So
+  // a login costs O(max_families + budget) however many sessions the user has had or still has.
+  // The one case in which a call does not apply the cap in full: more than index_prune_budget
+  // ended entries among the newest (expired ones; in Redis also logged-out ones, which a logout
+  // cannot drop from the index because it does not know the user). Each call drops at least
+  // index_prune_budget of them, so the cap applies within a few logins.
   virtual std::error_code create_family(const new_family& f) = 0;
 
   // Atomically decides and applies one rotation, checking in this order:
@@ -108,10 +123,12 @@ class refresh_store {
   virtual std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
                                         unix_seconds now) = 0;
 
-  // Atomically revokes every family of the user; succeeds when there is none.
+  // Atomically revokes every family of the user (by moving the watermark: O(1)); succeeds when
+  // there is none.
   virtual std::error_code revoke_user(std::string_view user_id, unix_seconds now) = 0;
 
-  // The user's live families (not revoked, not expired), oldest first.
+  // The user's live families (not revoked, not expired), oldest first. Examines the index entries
+  // above the watermark: with a cap, at most about max_families + index_prune_budget.
   virtual result<std::vector<session_info>> sessions(std::string_view user_id,
                                                      unix_seconds now) = 0;
 };
