@@ -12,3 +12,4 @@ if(TARGET tokenauth::redis)
   tokenauth_add_test(redis_store_test SOURCES redis_store_test.cpp
     LIBS tokenauth::redis PkgConfig::HIREDIS LABELS tsan)
 endif()
+tokenauth_add_test(redis_slots_test SOURCES redis_slots_test.cpp)
