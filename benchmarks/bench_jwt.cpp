@@ -16,6 +16,7 @@
 #include "tokenauth/hmac.hpp"
 #include "tokenauth/jwt.hpp"
 #include "tokenauth/keys.hpp"
+#include "tokenauth/verify_cache.hpp"
 
 #ifdef TOKENAUTH_BENCH_LIBJWT
 #include <jwt.h>
@@ -210,12 +211,40 @@ void BM_tokenauth_verify_pk(benchmark::State& state, const pk_algorithm& alg) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A token presented again and again, through the verified-token cache. The first verify (before
+// the loop) checks the signature and fills the cache; each iteration then costs a SHA-256 of the
+// token, a lookup, the key check and exp/nbf. Every iteration must be a hit.
+void verify_cached(benchmark::State& state, const tokenauth::verifier& verifier,
+                   const std::string& t) {
+  tokenauth::verify_cache cache;
+  bool ok = cache.verify(verifier, t).has_value();
+  for (auto _ : state) {
+    auto r = cache.verify(verifier, t);
+    ok &= r.has_value();
+    benchmark::DoNotOptimize(r);
+  }
+  const tokenauth::verify_cache_stats stats = cache.stats();
+  if (!ok || stats.misses != 1 || stats.hits != static_cast<std::uint64_t>(state.iterations()))
+    state.SkipWithError("tokenauth rejected the token or missed the cache");
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_tokenauth_verify_cached(benchmark::State& state) {
+  verify_cached(state, shared_verifier(), token());
+}
+
+void BM_tokenauth_verify_cached_pk(benchmark::State& state, const pk_algorithm& alg) {
+  verify_cached(state, pk_verifier(alg), pk_token(alg));
+}
+
 [[maybe_unused]] const bool tokenauth_pk_registered =
     register_per_algorithm("tokenauth_sign", BM_tokenauth_sign_pk) &&
-    register_per_algorithm("tokenauth_verify", BM_tokenauth_verify_pk);
+    register_per_algorithm("tokenauth_verify", BM_tokenauth_verify_pk) &&
+    register_per_algorithm("tokenauth_verify_cached", BM_tokenauth_verify_cached_pk);
 
 BENCHMARK(BM_tokenauth_sign);
 BENCHMARK(BM_tokenauth_verify);
+BENCHMARK(BM_tokenauth_verify_cached);
 BENCHMARK(BM_tokenauth_verify_bad_signature);
 BENCHMARK(BM_tokenauth_verify_read_claims);
 BENCHMARK(BM_tokenauth_hmac_only);

@@ -47,7 +47,7 @@ awk -F, '
   }
   END {
     print "HS256:"
-    n = split("tokenauth_sign tokenauth_verify tokenauth_verify_bad_signature " \
+    n = split("tokenauth_sign tokenauth_verify tokenauth_verify_cached tokenauth_verify_bad_signature " \
               "tokenauth_verify_read_claims tokenauth_hmac_only libjwt_sign libjwt_verify " \
               "cppjwt_sign cppjwt_verify", order, " ")
     for (i = 1; i <= n; i++) if (order[i] in ns)

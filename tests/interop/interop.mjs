@@ -2,7 +2,9 @@
 // by each verify in the others, with and without kid, and an expired token gives "jwt expired" in
 // tokenauth and in jsonwebtoken. Every JWS algorithm tokenauth implements (HS*, RS*, PS*, ES*,
 // EdDSA): tokens signed by jose verify in tokenauth and the reverse, with and without kid, and a
-// token whose payload was changed after signing fails in both. Prints one line per check and a
+// token whose payload was changed after signing fails in both. JWKS (public-key algorithms): a
+// JWKS made by jose selects keys in tokenauth (by kid, or by RFC 7638 thumbprint), a JWKS made by
+// tokenauth verifies in jose and matches jose's JWK exactly. Prints one line per check and a
 // summary.
 // usage: node interop.mjs JWT_TOOL NODE_DIR
 // Exit: 0 all checks passed, 1 a check failed, 77 (ctest SKIP_RETURN_CODE) packages missing and
@@ -256,6 +258,75 @@ for (const [alg, key] of Object.entries(keys)) {
     });
   }
 }
+
+// --- JWKS both ways with jose (public-key algorithms) ------------------------------------------
+
+const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const pkAlgs = Object.keys(keys).filter((alg) => !alg.startsWith('HS'));
+const jwkOf = async (alg) => ({ ...(await jose.exportJWK(keys[alg].verifyKey)), alg });
+const jwksFile = (name, doc) => {
+  const file = path.join(keyDir, `${name}.jwks.json`);
+  fs.writeFileSync(file, JSON.stringify(doc));
+  return file;
+};
+const algToolVerifyJwks = (alg, file, token) => tool(['verify', '--jwks', file, '--alg', alg], token);
+// One document holding every algorithm's key, as an identity provider publishes them (the RSA
+// key appears once per RS*/PS* algorithm, under different kids), plus a decoy marked "use":"enc".
+const joseJwks = async () => {
+  const entries = await Promise.all(pkAlgs.map(async (alg) => ({ ...(await jwkOf(alg)),
+                                                                 kid: `${alg}-jwk` })));
+  const enc = { ...(await jwkOf('ES256')), kid: 'enc-only', use: 'enc' };
+  return jwksFile('jose', { keys: [...entries, enc] });
+};
+let joseJwksFile;
+
+for (const alg of pkAlgs) {
+  const key = keys[alg];
+  const claims = { ...user, iat: now, exp: now + ttl };
+
+  check(`jose JWKS -> tokenauth: kid selects among ${pkAlgs.length} keys; a key without kid is ` +
+        `found by its RFC 7638 thumbprint (${alg})`, async () => {
+    joseJwksFile ??= await joseJwks();
+    const r = algToolVerifyJwks(alg, joseJwksFile, await joseSign(alg, key, `${alg}-jwk`));
+    if (r.status !== 0) throw new Error(`tokenauth rejected it: ${r.out}`);
+    assertEqual(JSON.parse(r.out), { ...claims, kid: `${alg}-jwk` }, 'tokenauth claims');
+
+    const jwk = await jwkOf(alg);  // no kid: tokenauth names it by its thumbprint
+    const thumbprint = await jose.calculateJwkThumbprint(jwk, 'sha256');
+    const single = jwksFile(`${alg}-nokid`, { keys: [jwk] });
+    const t = algToolVerifyJwks(alg, single, await joseSign(alg, key, thumbprint));
+    if (t.status !== 0) throw new Error(`tokenauth rejected the thumbprint kid: ${t.out}`);
+    assertEqual(JSON.parse(t.out).kid, thumbprint, 'kid');
+  });
+
+  check(`tokenauth JWKS -> jose: verifies tokenauth's token, equals jose's JWK, no private ` +
+        `member, thumbprint kid as jose computes it (${alg})`, async () => {
+    const kid = `${alg}-tokenauth`;
+    // Made from the private key: only the public half may come out.
+    const published = JSON.parse(tool(['jwks', key.signArg, '--alg', alg, '--kid', kid]).out);
+    assertEqual(published.keys.length, 1, 'keys');
+    const jwk = published.keys[0];
+    for (const m of privateMembers) if (m in jwk) throw new Error(`JWKS holds private "${m}"`);
+    assertEqual(jwk, { ...(await jwkOf(alg)), kid, use: 'sig' }, 'JWK');
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      algToolSign(alg, key, kid), jose.createLocalJWKSet(published), { algorithms: [alg] });
+    assertEqual(payload, claims, 'claims');
+    assertEqual(protectedHeader.kid, kid, 'kid');
+
+    const unnamed = JSON.parse(tool(['jwks', key.signArg, '--alg', alg]).out);
+    assertEqual(unnamed.keys.map((k) => k.kid),
+                [await jose.calculateJwkThumbprint(await jwkOf(alg), 'sha256')], 'thumbprint kid');
+  });
+}
+
+check('JWKS key marked "use":"enc" is not used to verify: "jwt key id unknown" in tokenauth',
+      async () => {
+        joseJwksFile ??= await joseJwks();
+        const r = algToolVerifyJwks('ES256', joseJwksFile, await joseSign('ES256', keys.ES256,
+                                                                          'enc-only'));
+        assertEqual(r.status === 1 ? r.out : `accepted: ${r.out}`, 'error: jwt key id unknown',
+                    'tokenauth');
+      });
 
 let failed = 0;
 for (const { name, fn } of checks) {
