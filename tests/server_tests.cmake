@@ -17,13 +17,14 @@ endif()
 # ctest test (not one per test case), so one server per binary serves all its test cases.
 if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS
    AND TOKENAUTH_SERVER_WITH_MYSQL)
-  foreach(name mysql_users_test)
+  foreach(name mysql_users_test mysql_fault_test)
     add_executable(server_${name} server/${name}.cpp)
     target_link_libraries(server_${name} PRIVATE tokenauth::tokenauth tokenauth_catch_main
       tokenauth_warnings tokenauth_server_lib PkgConfig::MARIADB)
     add_test(NAME server_${name} COMMAND server_${name})
     set_tests_properties(server_${name} PROPERTIES LABELS mysql TIMEOUT 300)
   endforeach()
+  set_property(TEST server_mysql_fault_test APPEND PROPERTY LABELS fault)
 endif()
 
 # Browser test of the demo page: headless Chromium through npm playwright-core (installed by
