@@ -20,7 +20,6 @@ namespace tokenauth_server {
 using json = nlohmann::json;
 namespace http = tokenauth::http;
 
-constexpr std::string_view refresh_cookie = "refreshToken";
 constexpr std::string_view allowed_methods = "GET, POST, OPTIONS";
 constexpr std::string_view allowed_headers = "authorization, content-type, withcredentials";
 
@@ -58,11 +57,18 @@ response ok_data(unsigned status, json data) {
 }
 
 std::string set_refresh_cookie(const services& s, std::string_view token) {
-  return http::set_cookie(refresh_cookie, token, s.cookie);
+  return http::set_cookie(s.cfg.cookie_name, token, s.cookie);
 }
 
 void clear_refresh_cookie(const services& s, response& r) {
-  r.headers.emplace_back("Set-Cookie", http::clear_cookie(refresh_cookie, s.cookie));
+  r.headers.emplace_back("Set-Cookie", http::clear_cookie(s.cfg.cookie_name, s.cookie));
+}
+
+// The request's refresh cookie: the first well-formed, non-empty one of that name (a cleared or
+// ill-formed copy, e.g. one tossed in by a sibling subdomain, does not hide the real one).
+std::optional<std::string_view> refresh_cookie_of(const services& s, const request& req) {
+  return http::cookie_value(req.cookie, s.cfg.cookie_name,
+                            [](std::string_view v) { return !v.empty(); });
 }
 
 std::string access_token(const services& s, std::string_view id, std::string_view nick,
@@ -196,7 +202,10 @@ response login(const request& req, services& s) {
   auto found = s.users->find_by_email(*email);
   if (!found) return error_response(503, "User store unavailable");
   // Unknown email: hash anyway, so the answer takes as long and says the same.
-  const bool ok = bcrypt::verify(*password, *found ? (*found)->password_hash : s.dummy_hash);
+  // Whatever the stored hash (another cost, not bcrypt at all), verify_evenly does the work of one
+  // dummy-cost hash, so the answer's timing does not tell which case it was (password.hpp).
+  const bool ok = bcrypt::verify_evenly(*password, *found ? (*found)->password_hash : s.dummy_hash,
+                                        s.dummy_hash);
   if (!ok || !*found) return error_response(401, "Invalid email or password");
   const user& u = **found;
   auto issued = s.refresh.issue(u.id);
@@ -208,7 +217,7 @@ response login(const request& req, services& s) {
 }
 
 response reissue(const request& req, services& s) {
-  auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  auto cookie = refresh_cookie_of(s, req);
   if (!cookie || cookie->empty()) return error_response(403, "No refresh token");
 
   // The old access token, when sent, must be ours (signature valid; expiry ignored).
@@ -264,7 +273,7 @@ response reissue(const request& req, services& s) {
 }
 
 response logout(const request& req, services& s) {
-  if (auto cookie = http::cookie_value(req.cookie, refresh_cookie); cookie && !cookie->empty()) {
+  if (auto cookie = refresh_cookie_of(s, req); cookie && !cookie->empty()) {
     if (tokenauth::is_store_unavailable(s.refresh.revoke(*cookie)))
       return error_response(503, "Session store unavailable");
   }
@@ -318,7 +327,7 @@ session_caller session_caller_of(const request& req, const services& s) {
     c.denied = std::move(a.denied);
     return c;
   }
-  auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  auto cookie = refresh_cookie_of(s, req);
   if (!cookie || cookie->empty()) {
     c.denied = error_response(403, "No refresh token");
     return c;
@@ -401,7 +410,7 @@ response demo_steal(const request& req, services& s) {
   if (!s.demo) return error_response(404, "Not Found");
   auto c = session_caller_of(req, s);
   if (c.denied) return std::move(*c.denied);
-  const auto cookie = http::cookie_value(req.cookie, refresh_cookie);
+  const auto cookie = refresh_cookie_of(s, req);
   auto used = s.refresh.rotate(*cookie);
   if (used && !used->token)
     return error_response(409, "The refresh token was just rotated; reissue, then try again");
@@ -557,7 +566,8 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   ro.max_families_per_user = cfg.max_sessions_per_user;
   ro.clock = clock;
   http::cookie_options cookie;
-  cookie.path = "/auth";
+  // A __Host- cookie must have Path=/ (and Secure, no Domain: config.cpp enforces Secure).
+  cookie.path = cfg.cookie_name.rfind("__Host-", 0) == 0 ? "/" : "/auth";
   cookie.max_age = cfg.refresh_ttl;
   cookie.secure = cfg.cookie_secure;
   cookie.same_site = cfg.cookie_same_site;

@@ -73,6 +73,43 @@ std::string check_origin(const std::string& o, const char* what) {
   return {};
 }
 
+// RFC 3986 percent-encoding of everything but the unreserved characters.
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~')
+      out.push_back(ch);
+    else
+      out.append({'%', hex[c >> 4], hex[c & 15]});
+  }
+  return out;
+}
+
+struct built_url {
+  std::string url;
+  std::string error;
+};
+
+// redis://[:password@]host:port from the REDIS_* parts: the password percent-encoded (it may hold
+// any byte, `@:/%#?` included), an IPv6 host bracketed, the port checked.
+built_url redis_url(const std::string& host, const std::string& port, const std::string& password) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  const std::string_view name_chars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+  const std::string_view allowed = ipv6 ? "0123456789abcdefABCDEF:." : name_chars;
+  if (host.find_first_not_of(allowed) != std::string::npos)
+    return {{}, "REDIS_HOST must be a host name or an IP address, got '" + host + "'"};
+  if (!parse_uint(port, 1, 65535))
+    return {{}, "REDIS_PORT must be a whole number from 1 to 65535, got '" + port + "'"};
+  std::string url = "redis://";
+  if (!password.empty()) url += ":" + percent_encode(password) + "@";
+  url += (ipv6 ? "[" + host + "]" : host) + ":" + port;
+  return {std::move(url), {}};
+}
+
 struct option_spec {
   std::string_view flag;  // without the leading "--"
   std::string_view env;
@@ -154,6 +191,16 @@ const option_spec options[] = {
      "live refresh sessions per user; a login beyond it revokes the oldest (default 100)",
      [](config& c, const std::string& v) {
        return set_uint(c.max_sessions_per_user, v, 1, 100000, "max-sessions-per-user");
+     }},
+    {"cookie-name", "COOKIE_NAME", "NAME",
+     "name of the refresh cookie (default refreshToken); a __Host- name gets Path=/ and must be\n"
+     "                          Secure: sibling subdomains cannot overwrite it",
+     [](config& c, const std::string& v) -> std::string {
+       if (!tokenauth::http::is_cookie_name(v))
+         return "cookie-name must be a cookie name (letters, digits, !#$%&'*+-.^_`|~), got '" + v +
+                "'";
+       c.cookie_name = v;
+       return {};
      }},
     {"cookie-samesite", "COOKIE_SAMESITE", "None|Lax|Strict",
      "SameSite of the refresh cookie (default None)",
@@ -327,7 +374,8 @@ std::string banner(const config& c, std::uint16_t port, const std::string& store
   out += "  access TTL " + format_duration(c.access_ttl) + ", refresh TTL " +
          format_duration(c.refresh_ttl) + ", grace " + format_duration(c.refresh_grace) +
          ", bcrypt cost " + std::to_string(c.bcrypt_cost) + "\n";
-  out += std::string("  refresh cookie: Path=/auth; HttpOnly") +
+  out += "  refresh cookie: " + c.cookie_name +
+         (c.cookie_name.rfind("__Host-", 0) == 0 ? "; Path=/" : "; Path=/auth") + "; HttpOnly" +
          (c.cookie_secure ? "; Secure" : "") +
          "; SameSite=" + std::string(tokenauth::http::to_string(c.cookie_same_site)) + "\n";
   for (const auto& n : c.notes) out += "  warning: " + n + "\n";
@@ -385,10 +433,10 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   // REDIS_HOST / REDIS_PORT (the existing .env files) select Redis unless a store was named.
   if (!store_set) {
     if (auto host = lookup("REDIS_HOST"); host && !host->empty()) {
-      std::string url = "redis://";
-      if (auto pw = lookup("REDIS_PASSWORD"); pw && !pw->empty()) url += ":" + *pw + "@";
-      url += *host + ":" + lookup("REDIS_PORT").value_or("6379");
-      c.store = url;
+      auto url = redis_url(*host, lookup("REDIS_PORT").value_or("6379"),
+                           lookup("REDIS_PASSWORD").value_or(""));
+      if (!url.error.empty()) return fail(url.error);
+      c.store = std::move(url.url);
     }
   }
   // DB_DATABASE / DB_USERNAME / DB_PASSWORD (the existing .env files, whose app assumed
@@ -429,6 +477,12 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
         "JWT_SECRET is not set: using a random secret, so access tokens will not survive a "
         "restart");
   }
+  // Browsers drop a __Host- or __Secure- cookie that is not Secure (RFC 6265bis §4.1.3).
+  if ((c.cookie_name.rfind("__Host-", 0) == 0 || c.cookie_name.rfind("__Secure-", 0) == 0) &&
+      !c.cookie_secure)
+    return fail("cookie-name " + c.cookie_name +
+                " needs --cookie-secure true: browsers refuse a __Host- or __Secure- cookie "
+                "without Secure");
   if (c.cookie_same_site == tokenauth::http::same_site::none && !c.cookie_secure)
     c.notes.push_back("SameSite=None without Secure: browsers will reject the refresh cookie");
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

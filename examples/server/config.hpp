@@ -30,6 +30,7 @@ struct config {
   std::size_t max_sessions_per_user = 100;  // live refresh sessions; the oldest is revoked first
   tokenauth::http::same_site cookie_same_site = tokenauth::http::same_site::none;
   bool cookie_secure = true;
+  std::string cookie_name = "refreshToken";  // a __Host- name: Path=/, Secure, no Domain
   int bcrypt_cost = 12;
   unsigned bcrypt_threads = 0;  // 0: one per core
   std::size_t bcrypt_queue = 64;

@@ -4,6 +4,8 @@
 #include <map>
 
 #include "config.hpp"
+#include "stores.hpp"
+#include "tokenauth/redis_store.hpp"
 
 using namespace tokenauth_server;
 
@@ -138,6 +140,62 @@ TEST_CASE("public-origin takes one origin, max-sessions-per-user a bounded count
     CHECK_FALSE(r.cfg);
     CHECK(r.exit_code == 2);
     CHECK(r.message.find(message) != std::string::npos);
+  }
+}
+
+TEST_CASE("REDIS_PASSWORD and REDIS_HOST survive the trip through the redis:// URL") {
+  const std::string password = "p@ss:w/o%rd#?x y&=";
+  auto o = parse({}, {{"REDIS_HOST", "redis.internal"}, {"REDIS_PASSWORD", password}});
+  REQUIRE(o.cfg);
+  auto options = tokenauth::redis_options::from_url(o.cfg->store);
+  REQUIRE(options);
+  CHECK(options->password == password);
+  CHECK(options->host == "redis.internal");
+  CHECK(options->port == 6379);
+  CHECK(redact_store(o.cfg->store) == "redis://:***@redis.internal:6379");
+
+  auto v6 = parse({}, {{"REDIS_HOST", "::1"}, {"REDIS_PORT", "6390"}, {"REDIS_PASSWORD", "@"}});
+  REQUIRE(v6.cfg);
+  auto v6_options = tokenauth::redis_options::from_url(v6.cfg->store);
+  REQUIRE(v6_options);
+  CHECK(v6_options->host == "::1");
+  CHECK(v6_options->port == 6390);
+  CHECK(v6_options->password == "@");
+
+  auto bad_host = parse({}, {{"REDIS_HOST", "evil@host/x"}});
+  CHECK_FALSE(bad_host.cfg);
+  CHECK(bad_host.message.find("REDIS_HOST must be a host name or an IP address") !=
+        std::string::npos);
+  auto bad_port = parse({}, {{"REDIS_HOST", "h"}, {"REDIS_PORT", "6379/1"}});
+  CHECK_FALSE(bad_port.cfg);
+  CHECK(bad_port.message.find("REDIS_PORT must be a whole number from 1 to 65535") !=
+        std::string::npos);
+}
+
+TEST_CASE("cookie-name: any cookie name, and a __Host- or __Secure- one must stay Secure") {
+  auto d = parse({});
+  REQUIRE(d.cfg);
+  CHECK(d.cfg->cookie_name == "refreshToken");
+  CHECK(banner(*d.cfg, 8080, "memory").find("refreshToken; Path=/auth; HttpOnly; Secure") !=
+        std::string::npos);
+  auto host = parse({"--cookie-name", "__Host-refresh"});
+  REQUIRE(host.cfg);
+  CHECK(host.cfg->cookie_name == "__Host-refresh");
+  CHECK(banner(*host.cfg, 8080, "memory").find("__Host-refresh; Path=/; HttpOnly; Secure") !=
+        std::string::npos);
+  auto env = parse({}, {{"COOKIE_NAME", "rt"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->cookie_name == "rt");
+  for (const char* name : {"__Host-refresh", "__Secure-refresh"}) {
+    auto insecure = parse({"--cookie-name", name, "--cookie-secure", "false"});
+    CHECK_FALSE(insecure.cfg);
+    CHECK(insecure.exit_code == 2);
+    CHECK(insecure.message.find("needs --cookie-secure true") != std::string::npos);
+  }
+  for (const char* name : {"", "a b", "a;b", "a=b"}) {
+    auto bad = parse({"--cookie-name", name});
+    CHECK_FALSE(bad.cfg);
+    CHECK(bad.message.find("cookie-name must be a cookie name") != std::string::npos);
   }
 }
 

@@ -429,6 +429,42 @@ TEST_CASE("max-sessions-per-user revokes the oldest session of a user beyond the
   CHECK(reissue(f, std::nullopt, bob.cookie).status == 200);
 }
 
+TEST_CASE("a malformed or empty refresh cookie does not hide a good one of the same name") {
+  fixture f(store_kind());
+  auto s = new_session(f, "ada");
+  // As a sibling subdomain could toss them in, with a more specific path so they come first.
+  auto r = post(f, "/auth/reissuance",
+                {{"Cookie", "refreshToken=\"bad; refreshToken=; refreshToken=" + s.cookie}});
+  CHECK(r.status == 200);
+  CHECK(refresh_cookie(r));
+}
+
+TEST_CASE("cookie-name __Host-: Path=/, Secure, no Domain; the default name is ignored") {
+  auto cfg = test_config();
+  cfg.cookie_name = "__Host-refresh";
+  fixture f(make_store("memory"), cfg);
+  REQUIRE(join(f, "ada@example.com", "ada").status == 201);
+  auto r = login(f, "ada@example.com");
+  REQUIRE(r.status == 200);
+  auto cookies = r.all("set-cookie");
+  REQUIRE(cookies.size() == 1);
+  const std::string& c = cookies[0];
+  CHECK(c.rfind("__Host-refresh=rt1.", 0) == 0);
+  CHECK(c.find("; Path=/;") != std::string::npos);
+  CHECK(c.find("; Secure") != std::string::npos);
+  CHECK(c.find("Domain") == std::string::npos);
+  const std::string token = c.substr(15, c.find(';') - 15);
+  check_error(post(f, "/auth/reissuance", {{"Cookie", "refreshToken=" + token}}), 403,
+              "No refresh token");
+  auto rotated = post(f, "/auth/reissuance", {{"Cookie", "__Host-refresh=" + token}});
+  CHECK(rotated.status == 200);
+  REQUIRE(rotated.all("set-cookie").size() == 1);
+  CHECK(rotated.all("set-cookie")[0].rfind("__Host-refresh=rt1.", 0) == 0);
+  auto out = post(f, "/auth/logout", {{"Cookie", "__Host-refresh=" + token}});
+  REQUIRE(out.all("set-cookie").size() == 1);
+  CHECK(out.all("set-cookie")[0].rfind("__Host-refresh=; Path=/;", 0) == 0);
+}
+
 TEST_CASE("unknown paths, wrong methods and oversized requests get JSON errors") {
   fixture f(store_kind());
   check_error(f.request("GET", "/nope"), 404, "Not Found");
