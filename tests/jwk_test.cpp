@@ -222,15 +222,16 @@ TEST_CASE("private members are never serialized") {
 }
 
 TEST_CASE("to_jwks publishes a default key that no kid names, under its thumbprint") {
-  const auto pub = parse_jwk(vector_file("jwk/rfc8037-a2.json"));
-  REQUIRE(pub);
+  const key pub = parse_jwk(vector_file("jwk/rfc8037-a2.json")).value();
+  const key rsa = parse_jwk(rsa_public().dump()).value();
   key_set keys;
-  keys.add_default(*pub);
+  keys.add("rsa", rsa).add_default(pub);
   const json doc = json::parse(to_jwks(keys));
-  REQUIRE(doc["keys"].size() == 1);
-  CHECK(doc["keys"][0]["kid"] == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
-  keys.add("named", *pub);  // the same key under a kid: listed once
-  CHECK(json::parse(to_jwks(keys))["keys"].size() == 1);
+  REQUIRE(doc["keys"].size() == 2);
+  CHECK(doc["keys"][0]["kid"] == "rsa");
+  CHECK(doc["keys"][1]["kid"] == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+  keys.add("named", pub);  // the same key under a kid: listed once
+  CHECK(json::parse(to_jwks(keys))["keys"].size() == 2);
 }
 
 TEST_CASE("JWKS: a key without kid gets its thumbprint; a repeated kid is skipped") {
@@ -357,4 +358,27 @@ TEST_CASE("parse_jwks: a malformed document is an error value, never a throw") {
   REQUIRE(empty);
   CHECK(empty->keys.empty());
   CHECK(empty->skipped.empty());
+}
+
+TEST_CASE("reuse_unchanged_keys keeps the key objects of keys a JWKS refresh did not change") {
+  const json ed = with(vector_json("jwk/rfc8037-a2.json"), "kid", "ed");
+  const json ec = with(without(ec_private(), "d"), "kid", "ec");
+  const auto before = parse_jwks(json{{"keys", {ed, ec}}}.dump());
+  // The refresh: "ed" unchanged, "ec" now another key (RFC 7517's P-256 key is replaced by the
+  // Ed25519 one under the same kid), and a new "rsa".
+  const auto after = parse_jwks(
+      json{{"keys", {ed, with(ed, "kid", "ec"), with(rsa_public(), "kid", "rsa")}}}.dump());
+  REQUIRE(before);
+  REQUIRE(after);
+  const key_set merged = reuse_unchanged_keys(before->keys, after->keys);
+  REQUIRE(merged.size() == 3);
+  CHECK(merged.find("ed")->id() == before->keys.find("ed")->id());
+  CHECK(merged.find("ec")->id() == after->keys.find("ec")->id());
+  CHECK(merged.find("ec")->alg() == algorithm::eddsa);
+  CHECK(merged.find("rsa")->id() == after->keys.find("rsa")->id());
+  // Same kid and key but another algorithm is another key.
+  const auto ps =
+      parse_jwks(json{{"keys", {with(with(rsa_public(), "kid", "rsa"), "alg", "PS256")}}}.dump());
+  REQUIRE(ps);
+  CHECK(reuse_unchanged_keys(merged, ps->keys).find("rsa")->id() == ps->keys.find("rsa")->id());
 }

@@ -4,9 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tokenauth/jwk.hpp"
 
 using namespace tokenauth;
 
@@ -451,4 +455,29 @@ TEST_CASE("cache: 8 threads verify, hit and insert at once") {
   CHECK(s.hits > 0);
   CHECK(s.entries <= 150);
   CHECK(s.hits + s.misses == 8 * (1500 + 30));
+}
+
+TEST_CASE("cache: a JWKS refresh keeps the entries of unchanged keys with reuse_unchanged_keys") {
+  const test_clock clock;
+  std::ifstream in(std::string(TOKENAUTH_VECTORS_DIR) + "/jwk/rfc8037-a1.json");
+  const key ed = parse_jwk(std::string(std::istreambuf_iterator<char>(in), {})).value();
+  key_set published;
+  published.add("ed", ed.public_key());
+  const std::string jwks_text = to_jwks(published);
+  verify_options o = options_at(clock);
+  o.algorithms = {algorithm::eddsa};
+  const key_set first = parse_jwks(jwks_text).value().keys;
+  const verify_cache cache = cache_at(clock);
+  const std::string token = token_for(ed, "alice", clock, "ed");
+  REQUIRE(cache.verify(verifier(first, o), token));
+
+  const key_set refreshed = reuse_unchanged_keys(first, parse_jwks(jwks_text).value().keys);
+  REQUIRE(cache.verify(verifier(refreshed, o), token));
+  CHECK(cache.stats().hits == 1);
+  CHECK(cache.stats().dropped == 0);
+
+  // Without it, every key is new: the entry is dropped once and made again.
+  REQUIRE(cache.verify(verifier(parse_jwks(jwks_text).value().keys, o), token));
+  CHECK(cache.stats().dropped == 1);
+  CHECK(cache.stats().inserts == 2);
 }

@@ -451,6 +451,23 @@ inline result<jwks> parse_jwks(std::string_view json_text, const jwk_options& op
   return out;
 }
 
+// For a JWKS refresh: `fresh` with every key that `previous` holds under the same kid, with the
+// same algorithm and the same public key, replaced by the previous key object. Keys keep their
+// key::id() across the refresh, so verify_cache entries they verified stay valid; changed or
+// removed keys still invalidate theirs. HMAC keys are taken from `fresh` as they are.
+inline key_set reuse_unchanged_keys(const key_set& previous, const key_set& fresh) {
+  key_set out;
+  for (const auto& [kid, k] : fresh) {
+    const key* old = previous.find(kid);
+    const bool same = old && old->alg() == k.alg() && old->evp_pkey() && k.evp_pkey() &&
+                      old->can_sign() == k.can_sign() &&
+                      EVP_PKEY_eq(old->evp_pkey(), k.evp_pkey()) == 1;
+    out.add(kid, same ? *old : k);
+  }
+  if (const key* d = fresh.default_key()) out.add_default(*d);
+  return out;
+}
+
 // The public JWK of k with "alg", "use":"sig" and "kid" (k's thumbprint when kid is empty).
 // Never writes private members. Throws std::invalid_argument for an HMAC key, and
 // nlohmann::json::type_error for a kid that is not UTF-8.
