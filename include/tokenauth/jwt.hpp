@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -227,12 +228,9 @@ class signer {
     token += '.';
     base64url::encode_append(payload, token);
     unsigned char stack[detail::stack_signature_size];
-    std::string heap;
+    std::unique_ptr<unsigned char[]> heap;
     unsigned char* sig = stack;
-    if (sig_len > sizeof stack) {
-      heap.resize(sig_len);
-      sig = reinterpret_cast<unsigned char*>(heap.data());
-    }
+    if (sig_len > sizeof stack) sig = (heap = std::make_unique<unsigned char[]>(sig_len)).get();
     key_.sign(token, sig);
     token += '.';
     base64url::encode_append(std::string_view(reinterpret_cast<const char*>(sig), sig_len), token);
