@@ -20,6 +20,13 @@ TEST_CASE("messages equal jsonwebtoken's for the shared cases") {
   CHECK(make_error_code(errc::invalid_token).message() == "invalid token");
 }
 
+TEST_CASE("key and typ codes say what to fix") {
+  CHECK(make_error_code(errc::key_unsuitable).message() == "key does not suit the algorithm");
+  CHECK(make_error_code(errc::key_invalid).message() == "key could not be parsed");
+  CHECK(make_error_code(errc::key_cannot_sign).message() == "key cannot sign: it is a public key");
+  CHECK(make_error_code(errc::invalid_typ).message() == "jwt typ invalid");
+}
+
 TEST_CASE("every code has its own message and the tokenauth category") {
   std::set<std::string> messages;
   const int last = static_cast<int>(errc::store_unavailable);

@@ -1,4 +1,4 @@
-// hmac.hpp: RFC 4231 vectors, key length rule (V3), constant-time verify, thread use.
+// hmac.hpp: RFC 4231 vectors, key length rule (RFC 7518 §3.2), constant-time verify, thread use.
 #include "tokenauth/hmac.hpp"
 
 #include <catch2/catch.hpp>
@@ -60,7 +60,7 @@ TEST_CASE("RFC 7515 A.1 signature from its 64-byte key") {
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 }
 
-TEST_CASE("keys shorter than the MAC are refused (V3)") {
+TEST_CASE("keys shorter than the MAC are refused (RFC 7518 §3.2)") {
   CHECK_THROWS_AS(hmac_key(std::string(31, 'k')), std::system_error);
   CHECK_THROWS_AS(hmac_key(std::string(47, 'k'), algorithm::hs384), std::system_error);
   CHECK_THROWS_AS(hmac_key(std::string(63, 'k'), algorithm::hs512), std::system_error);
@@ -75,6 +75,21 @@ TEST_CASE("keys shorter than the MAC are refused (V3)") {
   } catch (const std::system_error& e) {
     CHECK(e.code() == tokenauth::errc::key_too_short);
   }
+}
+
+TEST_CASE("an HMAC key is only for HS256/384/512") {
+  for (const algorithm a :
+       {algorithm::rs256, algorithm::ps384, algorithm::es256, algorithm::eddsa}) {
+    CHECK(hmac_key::make(std::string(64, 'k'), a).error() == tokenauth::errc::key_unsuitable);
+    try {
+      hmac_key bad(std::string(64, 'k'), a);
+      FAIL("no exception");
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == tokenauth::errc::key_unsuitable);
+    }
+  }
+  CHECK(tokenauth::mac_size(algorithm::rs256) == 0);
+  CHECK(tokenauth::mac_size(algorithm::hs384) == 48);
 }
 
 TEST_CASE("verify accepts the right MAC only, of the right length") {
