@@ -279,6 +279,20 @@ TEST_CASE("every algorithm signs and verifies a round trip") {
             .error() == errc::invalid_signature);
 }
 
+TEST_CASE("signatures larger than the stack buffer (RSA 8448 bits: 1056 bytes) round-trip") {
+  const key big = load("keys/rsa8448.pem", algorithm::ps512);
+  REQUIRE(big.signature_size() > detail::stack_signature_size);
+  const std::string token = signer(big, at_now()).sign(claim_set().set("sub", "big"));
+  CHECK(decode_signature(token).size() == 1056);
+  const verifier v(load("keys/rsa8448.pub.pem", algorithm::ps512), accepting({algorithm::ps512}));
+  CHECK(v.verify(token)->sub() == "big");
+  auto sig = decode_signature(token);
+  sig.back() ^= 1;
+  CHECK(v.verify(with_signature(token, sig)).error() == errc::invalid_signature);
+  sig.pop_back();
+  CHECK(v.verify(with_signature(token, sig)).error() == errc::invalid_signature);
+}
+
 TEST_CASE("key ids: unique per key, shared by copies; public_key drops the private part") {
   const key a = load("keys/p256.pem", algorithm::es256);
   const key b = load("keys/p256.pem", algorithm::es256);
