@@ -28,12 +28,14 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
 
 #include "tokenauth/detail/openssl.hpp"
+#include "tokenauth/detail/redis_slots.hpp"
 
 namespace tokenauth {
 namespace {
@@ -269,17 +271,50 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
+// host[:port] or [v6]:port; the port is required when `port_required`.
+std::optional<redis_endpoint> parse_endpoint(std::string_view authority, bool port_required) {
+  std::string_view host = authority, port;
+  const bool bracketed = !authority.empty() && authority[0] == '[';
+  if (bracketed) {  // [IPv6]
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return std::nullopt;
+      port = rest.substr(1);
+      if (port.empty()) return std::nullopt;
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return std::nullopt;
+  }
+  if (host.empty() || (!bracketed && host.find_first_of(":@/[] ,") != std::string_view::npos))
+    return std::nullopt;
+  redis_endpoint e{std::string(host), 6379};
+  if (port.empty() && port_required) return std::nullopt;
+  if (!port.empty()) {
+    const auto p = parse_int(port, 1, 65535);
+    if (!p) return std::nullopt;
+    e.port = *p;
+  }
+  return e;
+}
+
 }  // namespace
 
 result<redis_options> redis_options::from_url(std::string_view url) {
   const auto bad = std::make_error_code(std::errc::invalid_argument);
-  constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) != scheme) return bad;
-  url.remove_prefix(scheme.size());
+  constexpr std::string_view single = "redis://", cluster = "redis-cluster://";
+  const bool is_cluster = url.substr(0, cluster.size()) == cluster;
+  if (!is_cluster && url.substr(0, single.size()) != single) return bad;
+  url.remove_prefix(is_cluster ? cluster.size() : single.size());
   redis_options o;
   const std::size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) {
+    if (is_cluster) return bad;  // a cluster has only database 0
     const auto db = parse_int(url.substr(slash + 1), 0, 1 << 20);
     if (!db) return bad;
     o.db = *db;
@@ -292,83 +327,36 @@ result<redis_options> redis_options::from_url(std::string_view url) {
     o.password = std::move(*password);
     authority.remove_prefix(at + 1);
   }
-  std::string_view host = authority, port;
-  const bool bracketed = !authority.empty() && authority[0] == '[';
-  if (bracketed) {  // [IPv6]
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return bad;
-    host = authority.substr(1, close - 1);
-    const std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest[0] != ':') return bad;
-      port = rest.substr(1);
-      if (port.empty()) return bad;
-    }
-  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    if (port.empty()) return bad;
+  if (!is_cluster) {
+    const auto e = parse_endpoint(authority, false);
+    if (!e) return bad;
+    o.host = e->host;
+    o.port = e->port;
+    return o;
   }
-  if (host.empty() || (!bracketed && host.find_first_of(":@/[] ") != std::string_view::npos))
-    return bad;
-  o.host = std::string(host);
-  if (!port.empty()) {
-    const auto p = parse_int(port, 1, 65535);
-    if (!p) return bad;
-    o.port = *p;
+  while (true) {
+    const std::size_t comma = authority.find(',');
+    const auto e = parse_endpoint(authority.substr(0, comma), true);
+    if (!e) return bad;
+    o.cluster_nodes.push_back(*e);
+    if (comma == std::string_view::npos) break;
+    authority.remove_prefix(comma + 1);
   }
   return o;
 }
 
-struct redis_store::impl {
-  redis_options opt;
-  script scripts[script_count];
+namespace {
 
+// The connections to one Redis node: at most pool_size, opened lazily, reopened when broken.
+struct node_pool {
+  const redis_endpoint node;
+  const redis_options& opt;
   std::mutex mutex;
   std::condition_variable freed;
   std::vector<context_ptr> idle;
   std::size_t open = 0;  // connections idle or lent out (or being connected)
 
-  explicit impl(redis_options o)
-      : opt(std::move(o)),
-        scripts{make_script(lua_create), make_script(lua_rotate), make_script(lua_revoke_family),
-                make_script(lua_revoke_user), make_script(lua_sessions)} {
-    if (opt.pool_size == 0) opt.pool_size = 1;
-  }
-
-  std::string key(std::string_view tag, char kind, std::string_view id) const {
-    std::string k;
-    k.reserve(opt.key_prefix.size() + tag.size() + 4 + id.size());
-    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
-    k.append(":").append(id);
-    return k;
-  }
-  std::string family_key(char kind, std::string_view family) const {
-    return key(family.substr(0, family_tag_size), kind, family);
-  }
-  // P{G}x and P{G}w: one per tag.
-  std::string tag_key(std::string_view tag, char kind) const {
-    std::string k;
-    k.reserve(opt.key_prefix.size() + tag.size() + 3);
-    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
-    return k;
-  }
-
-  // A connection lent to one call; get() is null when the pool stayed exhausted for the command
-  // timeout or Redis could not be reached.
-  class lease {
-   public:
-    explicit lease(impl& p) : p_(p) { c_ = p_.acquire(); }
-    ~lease() { p_.release(std::move(c_)); }
-    lease(const lease&) = delete;
-    lease& operator=(const lease&) = delete;
-    redisContext* get() const { return c_.get(); }
-    void discard() { c_.reset(); }  // broken: the pool opens a fresh one next time
-
-   private:
-    impl& p_;
-    context_ptr c_;
-  };
+  node_pool(redis_endpoint n, const redis_options& o) : node(std::move(n)), opt(o) {}
 
   context_ptr acquire() {
     {
@@ -402,32 +390,206 @@ struct redis_store::impl {
 
   context_ptr connect() const {
     context_ptr c(
-        redisConnectWithTimeout(opt.host.c_str(), opt.port, to_timeval(opt.connect_timeout)));
+        redisConnectWithTimeout(node.host.c_str(), node.port, to_timeval(opt.connect_timeout)));
     if (!c || c->err) return nullptr;
     if (redisSetTimeout(c.get(), to_timeval(opt.command_timeout)) != REDIS_OK) return nullptr;
-    const auto ok = [&](std::initializer_list<std::string_view> args) {
-      std::vector<const char*> argv;
-      std::vector<std::size_t> lens;
-      for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
-      reply_ptr r(static_cast<redisReply*>(
-          redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-      return r && r->type != REDIS_REPLY_ERROR;
-    };
-    if (!opt.password.empty() && !ok({"AUTH", opt.password})) return nullptr;
-    if (opt.db != 0 && !ok({"SELECT", std::to_string(opt.db)})) return nullptr;
+    if (!opt.password.empty() && !ok(c.get(), {"AUTH", opt.password})) return nullptr;
+    if (opt.db != 0 && !ok(c.get(), {"SELECT", std::to_string(opt.db)})) return nullptr;
     return c;
   }
 
-  // One script call: EVALSHA, and EVAL when the server does not know the script (restart, flush).
-  // nullptr: store_unavailable (no connection, I/O error or timeout, or a Redis error reply).
+  static bool ok(redisContext* c, std::initializer_list<std::string_view> args) {
+    const reply_ptr r = command(c, args);
+    return r && r->type != REDIS_REPLY_ERROR;
+  }
+
+  static reply_ptr command(redisContext* c, std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
+    return reply_ptr(static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  }
+};
+
+// A connection lent to one call; get() is null when the pool stayed exhausted for the command
+// timeout or the node could not be reached.
+class lease {
+ public:
+  explicit lease(node_pool& p) : p_(p), c_(p.acquire()) {}
+  ~lease() { p_.release(std::move(c_)); }
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  redisContext* get() const { return c_.get(); }
+  void discard() { c_.reset(); }  // broken: the pool opens a fresh one next time
+
+ private:
+  node_pool& p_;
+  context_ptr c_;
+};
+
+std::string_view error_text(const redisReply& r) {
+  return r.type == REDIS_REPLY_ERROR ? std::string_view(r.str, r.len) : std::string_view();
+}
+
+// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" -> the node; nullopt otherwise.
+std::optional<redis_endpoint> redirect_target(std::string_view error, std::string_view kind) {
+  if (error.substr(0, kind.size()) != kind || error.size() <= kind.size() ||
+      error[kind.size()] != ' ')
+    return std::nullopt;
+  const std::size_t space = error.find(' ', kind.size() + 1);
+  if (space == std::string_view::npos) return std::nullopt;
+  return parse_endpoint(error.substr(space + 1), true);
+}
+
+}  // namespace
+
+struct redis_store::impl {
+  redis_options opt;
+  script scripts[script_count];
+
+  // One pool per node: the single node, or each cluster master met so far.
+  std::mutex nodes_mutex;
+  std::map<std::pair<std::string, int>, std::unique_ptr<node_pool>> pools;
+  detail::slot_map slots;       // cluster only; guarded by nodes_mutex
+  node_pool* single = nullptr;  // not a cluster: the one pool
+
+  explicit impl(redis_options o)
+      : opt(std::move(o)),
+        scripts{make_script(lua_create), make_script(lua_rotate), make_script(lua_revoke_family),
+                make_script(lua_revoke_user), make_script(lua_sessions)} {
+    if (opt.pool_size == 0) opt.pool_size = 1;
+    if (!cluster()) single = &pool({opt.host, opt.port});
+  }
+
+  bool cluster() const { return !opt.cluster_nodes.empty(); }
+
+  node_pool& pool(const redis_endpoint& node) {
+    std::lock_guard<std::mutex> lock(nodes_mutex);
+    auto& p = pools[{node.host, node.port}];
+    if (!p) p = std::make_unique<node_pool>(node, opt);
+    return *p;
+  }
+
+  std::string key(std::string_view tag, char kind, std::string_view id) const {
+    std::string k;
+    k.reserve(opt.key_prefix.size() + tag.size() + 4 + id.size());
+    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
+    k.append(":").append(id);
+    return k;
+  }
+  std::string family_key(char kind, std::string_view family) const {
+    return key(family.substr(0, family_tag_size), kind, family);
+  }
+  // P{G}x and P{G}w: one per tag.
+  std::string tag_key(std::string_view tag, char kind) const {
+    std::string k;
+    k.reserve(opt.key_prefix.size() + tag.size() + 3);
+    k.append(opt.key_prefix).append("{").append(tag).append("}").push_back(kind);
+    return k;
+  }
+
+  // Reloads the slot map from the first node that answers CLUSTER SLOTS: the masters known so
+  // far, then the configured nodes. False when none answers with a usable map.
+  bool reload_slots() {
+    std::vector<redis_endpoint> candidates;
+    {
+      std::lock_guard<std::mutex> lock(nodes_mutex);
+      for (const auto& m : slots.masters()) candidates.push_back({m.host, m.port});
+    }
+    candidates.insert(candidates.end(), opt.cluster_nodes.begin(), opt.cluster_nodes.end());
+    for (const auto& node : candidates) {
+      lease conn(pool(node));
+      if (!conn.get()) continue;
+      const reply_ptr r = node_pool::command(conn.get(), {"CLUSTER", "SLOTS"});
+      if (!r) {
+        conn.discard();
+        continue;
+      }
+      std::vector<detail::slot_range> ranges;
+      if (!parse_slots(*r, node, ranges)) continue;
+      std::lock_guard<std::mutex> lock(nodes_mutex);
+      if (slots.assign(ranges) && !slots.empty()) return true;
+    }
+    return false;
+  }
+
+  // CLUSTER SLOTS: [[first, last, [host, port, id...], replicas...], ...]. An empty host means
+  // the node that answered.
+  static bool parse_slots(const redisReply& r, const redis_endpoint& asked,
+                          std::vector<detail::slot_range>& out) {
+    if (r.type != REDIS_REPLY_ARRAY) return false;
+    for (std::size_t i = 0; i < r.elements; ++i) {
+      const redisReply* e = r.element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+          e->element[0]->type != REDIS_REPLY_INTEGER ||
+          e->element[1]->type != REDIS_REPLY_INTEGER || e->element[2]->type != REDIS_REPLY_ARRAY ||
+          e->element[2]->elements < 2 || e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+          e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+        return false;
+      const redisReply* m = e->element[2];
+      std::string host(m->element[0]->str, m->element[0]->len);
+      if (host.empty() || host == "?") host = asked.host;
+      if (e->element[0]->integer < 0 || e->element[1]->integer < 0 || m->element[1]->integer <= 0 ||
+          m->element[1]->integer > 65535)
+        return false;
+      out.push_back({static_cast<unsigned>(e->element[0]->integer),
+                     static_cast<unsigned>(e->element[1]->integer),
+                     {std::move(host), static_cast<int>(m->element[1]->integer)}});
+    }
+    return true;
+  }
+
+  // The master of `slot`, loading the map when it has no entry for it.
+  std::optional<redis_endpoint> master_of(unsigned slot) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      {
+        std::lock_guard<std::mutex> lock(nodes_mutex);
+        if (const auto* m = slots.master_of(slot)) return redis_endpoint{m->host, m->port};
+      }
+      if (attempt == 0 && !reload_slots()) break;
+    }
+    return std::nullopt;
+  }
+
+  // One script on one node: EVALSHA, and EVAL when the node does not know the script (restart,
+  // flush, a node that has not seen it yet). With `asking`, ASKING first (an ASK redirect).
+  // nullptr: no connection, or an I/O error or timeout (then `sent` tells whether the script may
+  // have run).
+  reply_ptr run(node_pool& p, const script& s, std::vector<const char*>& argv,
+                std::vector<std::size_t>& lens, bool asking, bool& sent) {
+    sent = false;
+    lease conn(p);
+    if (!conn.get()) return nullptr;
+    const auto call = [&]() -> reply_ptr {
+      if (asking) {
+        const reply_ptr a = node_pool::command(conn.get(), {"ASKING"});
+        if (!a || a->type == REDIS_REPLY_ERROR) return nullptr;
+      }
+      sent = true;
+      return reply_ptr(static_cast<redisReply*>(
+          redisCommandArgv(conn.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    };
+    reply_ptr r = call();
+    if (r && argv[0] == std::string_view("EVALSHA") && error_text(*r).substr(0, 8) == "NOSCRIPT") {
+      argv[0] = "EVAL";
+      lens[0] = 4;
+      argv[1] = s.source.data();
+      lens[1] = s.source.size();
+      r = call();
+    }
+    if (!r) conn.discard();  // the connection state is unknown
+    return r;
+  }
+
+  // One script call. nullptr: store_unavailable (no connection, I/O error or timeout, an error
+  // reply, or a cluster that keeps redirecting).
   reply_ptr eval(script_id id, std::initializer_list<std::string_view> keys,
                  std::initializer_list<std::string_view> args) {
     return eval(id, keys.begin(), keys.size(), args.begin(), args.size());
   }
   reply_ptr eval(script_id id, const std::string_view* keys, std::size_t nkeys_,
                  const std::string_view* args, std::size_t nargs) {
-    lease conn(*this);
-    if (!conn.get()) return nullptr;
     const script& s = scripts[id];
     const std::string nkeys = std::to_string(nkeys_);
     std::vector<const char*> argv;
@@ -444,25 +606,41 @@ struct redis_store::impl {
     push(nkeys);
     for (std::size_t i = 0; i < nkeys_; ++i) push(keys[i]);
     for (std::size_t i = 0; i < nargs; ++i) push(args[i]);
-    const auto call = [&] {
-      return reply_ptr(static_cast<redisReply*>(
-          redisCommandArgv(conn.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-    };
-    reply_ptr r = call();
-    if (r && by_sha && r->type == REDIS_REPLY_ERROR &&
-        std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT") {
-      argv[0] = "EVAL";
-      lens[0] = 4;
-      argv[1] = s.source.data();
-      lens[1] = s.source.size();
-      r = call();
+    bool sent = false;
+    if (!cluster()) {
+      reply_ptr r = run(*single, s, argv, lens, false, sent);
+      return r && r->type != REDIS_REPLY_ERROR ? std::move(r) : nullptr;
     }
-    if (!r) {
-      conn.discard();  // I/O error or timeout: the connection state is unknown
-      return nullptr;
+    // Every key of a script lies in one slot (one user's hash tag).
+    const unsigned slot = detail::key_slot(keys[0]);
+    std::optional<redis_endpoint> node = master_of(slot);
+    bool asking = false;
+    for (int hop = 0; node && hop < 5; ++hop) {
+      reply_ptr r = run(pool(*node), s, argv, lens, asking, sent);
+      if (!r) {
+        // The master is gone (failover) or slow. Reload the map for the next call; retry now
+        // only if the script was never sent: after a timeout its outcome is unknown, and a
+        // rotation run twice would look like reuse.
+        reload_slots();
+        if (sent) return nullptr;
+        node = master_of(slot);
+        asking = false;
+        continue;
+      }
+      const std::string_view error = error_text(*r);
+      if (error.empty()) return r;
+      if (auto moved = redirect_target(error, "MOVED")) {  // the slot has a new owner
+        reload_slots();
+        node = std::move(moved);
+        asking = false;
+      } else if (auto ask = redirect_target(error, "ASK")) {  // the slot is being migrated
+        node = std::move(ask);
+        asking = true;
+      } else {
+        return nullptr;  // CLUSTERDOWN, TRYAGAIN, READONLY, a script error...
+      }
     }
-    if (r->type == REDIS_REPLY_ERROR) return nullptr;
-    return r;
+    return nullptr;
   }
 };
 

@@ -13,3 +13,13 @@ if(TARGET tokenauth::redis)
     LIBS tokenauth::redis PkgConfig::HIREDIS LABELS tsan)
 endif()
 tokenauth_add_test(redis_slots_test SOURCES redis_slots_test.cpp)
+if(TARGET tokenauth::redis)
+  # One three-master cluster serves every case, so the cases run in one process (one ctest
+  # entry) rather than one process, and one cluster start-up, each. Not in the TSan tree: the
+  # single-node Redis tests cover the client's threading.
+  add_executable(redis_cluster_test redis_cluster_test.cpp)
+  target_link_libraries(redis_cluster_test PRIVATE tokenauth::tokenauth tokenauth_catch_main
+    tokenauth_warnings tokenauth::redis PkgConfig::HIREDIS)
+  add_test(NAME redis_cluster_test COMMAND redis_cluster_test)
+  set_tests_properties(redis_cluster_test PROPERTIES LABELS "redis-cluster" TIMEOUT 300)
+endif()

@@ -1,7 +1,7 @@
 // refresh_store in Redis (tokenauth::redis): one Lua script per call, atomic across any number of
-// servers; every key has a TTL; a thread-safe connection pool that reconnects by itself. Redis
-// being down never throws: calls return store_unavailable within the timeouts. See
-// docs/refresh-tokens.md.
+// servers; every key has a TTL; a thread-safe connection pool per node that reconnects by itself.
+// One Redis or a Redis Cluster. Redis being down never throws: calls return store_unavailable
+// within the timeouts. See docs/refresh-tokens.md and docs/deployment.md.
 #pragma once
 
 #include <chrono>
@@ -15,9 +15,19 @@
 
 namespace tokenauth {
 
+struct redis_endpoint {
+  std::string host;
+  int port = 6379;
+};
+
 struct redis_options {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Non-empty: a Redis Cluster, reached through any of these nodes (host, port and db are not
+  // used). The store loads the slot map (CLUSTER SLOTS), sends each script to the master of its
+  // keys' slot, follows MOVED (reloading the map) and ASK, and reloads the map when a master
+  // cannot be reached (failover).
+  std::vector<redis_endpoint> cluster_nodes;
   std::string password;  // AUTH when non-empty
   int db = 0;            // SELECT when non-zero
   std::string key_prefix = "tokenauth:";
@@ -25,7 +35,8 @@ struct redis_options {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
 
-  // redis://[:password@]host[:port][/db]; the password may be %-encoded; [::1] for IPv6.
+  // redis://[:password@]host[:port][/db], or redis-cluster://[:password@]host:port,host:port,...
+  // (any nodes of the cluster; no db); the password may be %-encoded; [::1] for IPv6.
   // Error: std::errc::invalid_argument.
   static result<redis_options> from_url(std::string_view url);
 };

@@ -35,7 +35,8 @@ using redis_reply = std::unique_ptr<redisReply, redis_reply_deleter>;
 
 class redis_server {
  public:
-  explicit redis_server(std::string password = {}) : password_(std::move(password)) {
+  explicit redis_server(std::string password = {}, std::vector<std::string> extra_args = {})
+      : password_(std::move(password)), extra_args_(std::move(extra_args)) {
     binary_ = find_binary();
     if (binary_.empty()) {
       const char* ci = std::getenv("CI");
@@ -62,6 +63,8 @@ class redis_server {
   redis_server& operator=(const redis_server&) = delete;
 
   bool available() const { return !binary_.empty(); }
+  const std::string& binary() const { return binary_; }
+  const std::string& dir() const { return dir_; }
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
@@ -72,6 +75,7 @@ class redis_server {
         binary_, "--port", port,           "--bind", "127.0.0.1",   "--dir", dir_,        "--save",
         "3600",  "1",      "--appendonly", "no",     "--daemonize", "no",    "--logfile", log};
     if (!password_.empty()) args.insert(args.end(), {"--requirepass", password_});
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -147,6 +151,7 @@ class redis_server {
     return {};
   }
 
+ public:
   // Binds port 0 to let the kernel pick a free port; Redis rebinds it with SO_REUSEADDR.
   static int free_port() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -162,7 +167,9 @@ class redis_server {
     return ntohs(a.sin_port);
   }
 
+ private:
   std::string password_, binary_, dir_;
+  std::vector<std::string> extra_args_;
   int port_ = 0;
   pid_t pid_ = 0;
 };

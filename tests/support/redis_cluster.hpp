@@ -1,0 +1,119 @@
+// Test fixture: a Redis Cluster of three masters on free loopback ports, each a redis_server
+// (see redis_server.hpp) with --cluster-enabled, joined by `redis-cli --cluster create`. Without
+// redis-server the tests are skipped with a message, except under CI=true, where that fails.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_server.hpp"
+
+namespace tokenauth::test {
+
+class redis_cluster {
+ public:
+  static constexpr int masters = 3;
+
+  redis_cluster() {
+    for (int i = 0; i < masters; ++i) {
+      // The cluster bus gets its own free port (by default it is port + 10000, which may be
+      // taken or beyond 65535).
+      nodes_.push_back(std::make_unique<redis_server>(
+          std::string{},
+          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                   "nodes.conf", "--cluster-node-timeout", "2000", "--cluster-port",
+                                   std::to_string(redis_server::free_port())}));
+      if (!nodes_.back()->available()) return;  // skipped (or failed under CI) by redis_server
+    }
+    const std::string cli =
+        nodes_[0]->binary().substr(0, nodes_[0]->binary().rfind('/') + 1) + "redis-cli";
+    std::vector<std::string> args{cli, "--cluster", "create"};
+    for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
+    args.push_back("--cluster-yes");
+    REQUIRE(run(args) == 0);
+    for (int i = 0; i < 1000 && !ready(); ++i)  // up to ~10 s for every node to agree
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(ready());
+  }
+
+  bool available() const { return !nodes_.empty() && nodes_[0]->available(); }
+  redis_server& node(int i) { return *nodes_[static_cast<std::size_t>(i)]; }
+  const redis_server& node(int i) const { return *nodes_[static_cast<std::size_t>(i)]; }
+
+  // redis-cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3
+  std::string url() const {
+    std::string u = "redis-cluster://";
+    for (const auto& n : nodes_) u += "127.0.0.1:" + std::to_string(n->port()) + ",";
+    u.pop_back();
+    return u;
+  }
+
+  void flush_all() const {
+    for (const auto& n : nodes_) REQUIRE(n->command({"FLUSHALL"}));
+  }
+
+  // The node whose master role serves `slot`, by CLUSTER SLOTS as node 0 sees it.
+  int owner_of(unsigned slot) const {
+    const auto r = nodes_[0]->command({"CLUSTER", "SLOTS"});
+    REQUIRE(r);
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      const redisReply* e = r->element[i];
+      if (static_cast<unsigned>(e->element[0]->integer) <= slot &&
+          slot <= static_cast<unsigned>(e->element[1]->integer))
+        for (int n = 0; n < masters; ++n)
+          if (e->element[2]->element[1]->integer == nodes_[static_cast<std::size_t>(n)]->port())
+            return n;
+    }
+    FAIL("no node serves slot " << slot);
+    return -1;
+  }
+
+  std::string id_of(int n) const {
+    const auto r = node(n).command({"CLUSTER", "MYID"});
+    REQUIRE(r);
+    return std::string(r->str, r->len);
+  }
+
+ private:
+  // Every node reports cluster_state:ok and sees all slots assigned.
+  bool ready() const {
+    for (const auto& n : nodes_) {
+      const auto r = n->command({"CLUSTER", "INFO"});
+      if (!r || r->type != REDIS_REPLY_STRING) return false;
+      const std::string info(r->str, r->len);
+      if (info.find("cluster_state:ok") == std::string::npos ||
+          info.find("cluster_slots_ok:16384") == std::string::npos ||
+          info.find("cluster_known_nodes:" + std::to_string(masters)) == std::string::npos)
+        return false;
+    }
+    return true;
+  }
+
+  static int run(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {  // child: only async-signal-safe calls
+      const int devnull = open("/dev/null", O_RDWR);
+      if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::vector<std::unique_ptr<redis_server>> nodes_;
+};
+
+}  // namespace tokenauth::test
