@@ -1,5 +1,6 @@
 // What every benchmark in bench_jwt shares: the keys, the claims and the tokens all verify
-// benchmarks check. HS256: {"id","nick","name","iat","exp"}, 179 bytes as in PERFORMANCE.md.
+// benchmarks check. HS256: {"id","nick","name","iat","exp"}, 179 bytes, the shape the example
+// server issues.
 // Public-key algorithms: the same claims, one token per algorithm, keys in tests/vectors/keys/.
 #pragma once
 

@@ -4,8 +4,8 @@
 // EdDSA): tokens signed by jose verify in tokenauth and the reverse, with and without kid, and a
 // token whose payload was changed after signing fails in both. JWKS (public-key algorithms): a
 // JWKS made by jose selects keys in tokenauth (by kid, or by RFC 7638 thumbprint), a JWKS made by
-// tokenauth verifies in jose and matches jose's JWK exactly. Prints one line per check and a
-// summary.
+// tokenauth verifies in jose and matches jose's JWK exactly. jsonwebtoken: both ways for RS*, PS*
+// and ES*. Prints one line per check and a summary.
 // usage: node interop.mjs JWT_TOOL NODE_DIR
 // Exit: 0 all checks passed, 1 a check failed, 77 (ctest SKIP_RETURN_CODE) packages missing and
 // CI is not "true" (under CI a missing package is a failure).
@@ -257,6 +257,22 @@ for (const [alg, key] of Object.entries(keys)) {
       throw new Error('jose accepted a tampered token');
     });
   }
+}
+
+// jsonwebtoken 9 implements RS*, PS* and ES* (not EdDSA): both ways for each, without kid.
+for (const alg of Object.keys(keys).filter((a) => /^(RS|PS|ES)/.test(a))) {
+  const key = keys[alg];
+  const claims = { ...user, iat: now, exp: now + ttl };
+  check(`jsonwebtoken <-> tokenauth, both ways (${alg})`, () => {
+    const r = algToolVerify(alg, key, undefined,
+                            jsonwebtoken.sign(claims, key.signKey, { algorithm: alg }));
+    if (r.status !== 0) throw new Error(`tokenauth rejected it: ${r.out}`);
+    assertEqual(JSON.parse(r.out), { ...claims, kid: '' }, 'tokenauth claims');
+    const { header, payload } = jsonwebtoken.verify(algToolSign(alg, key), key.verifyKey,
+                                                    { algorithms: [alg], complete: true });
+    assertEqual(payload, claims, 'claims');
+    assertEqual(header, { alg, typ: 'JWT' }, 'header');
+  });
 }
 
 // --- JWKS both ways with jose (public-key algorithms) ------------------------------------------
