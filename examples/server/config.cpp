@@ -144,11 +144,15 @@ const option_spec options[] = {
        return set_duration(c.refresh_grace, v, true, "refresh-grace");
      }},
     {"store", "STORE", "SPEC",
-     "refresh store: memory | sqlite:PATH | redis://[:pw@]host:port[/db] (default memory;\n"
+     "refresh store: memory | sqlite:PATH | redis://[:pw@]host:port[/db] |\n"
+     "                          redis-cluster://[:pw@]host:port,host:port,... (default memory;\n"
      "                          REDIS_HOST/REDIS_PORT/REDIS_PASSWORD select Redis too)",
      [](config& c, const std::string& v) -> std::string {
-       if (v != "memory" && v.rfind("sqlite:", 0) != 0 && v.rfind("redis://", 0) != 0)
-         return "store must be memory, sqlite:PATH or redis://host:port, got '" + v + "'";
+       if (v != "memory" && v.rfind("sqlite:", 0) != 0 && v.rfind("redis://", 0) != 0 &&
+           v.rfind("redis-cluster://", 0) != 0)
+         return "store must be memory, sqlite:PATH, redis://host:port or "
+                "redis-cluster://host:port,..., got '" +
+                v + "'";
        if (v == "sqlite:") return "store sqlite: needs a path";
        c.store = v;
        return {};
