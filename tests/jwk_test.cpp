@@ -354,6 +354,14 @@ TEST_CASE("parse_jwks: a malformed document is an error value, never a throw") {
     REQUIRE_FALSE(r);
     CHECK(r.error() == errc::key_invalid);
   }
+  // Deep nesting inside a valid document is one unusable entry, not a crash.
+  const std::string nested =
+      R"({"keys":[)" + std::string(400000, '[') + std::string(400000, ']') + "]}";
+  const auto deep_entry = parse_jwks(nested);
+  REQUIRE(deep_entry);
+  REQUIRE(deep_entry->skipped.size() == 1);
+  CHECK(deep_entry->skipped[0].reason == "not a JSON object");
+
   const auto empty = parse_jwks(R"({"keys":[]})");
   REQUIRE(empty);
   CHECK(empty->keys.empty());

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -196,7 +197,7 @@ class pkey_builder {
  private:
   param_bld_ptr bld_;
   std::vector<secret_bignum_ptr> numbers_;
-  std::vector<key_bytes> octets_;
+  std::deque<key_bytes> octets_;  // a deque never moves its elements: the pointers stay valid
 };
 
 struct curve_info {
@@ -267,9 +268,6 @@ inline jwk_read read_jwk(const nlohmann::json& j, const jwk_options& options) {
     return jwk_refused(errc::key_unsuitable,
                        "alg " + std::string(to_string(*alg)) + " does not suit kty " + *kty);
 
-  const bool is_private = m.has("d");
-  pkey_builder b;
-  const char* evp_type = nullptr;
   if (type == key_type::oct) {
     if (!alg) return jwk_refused(errc::key_unsuitable, "oct key without alg");
     const auto k = m.bytes("k");
@@ -281,6 +279,10 @@ inline jwk_read read_jwk(const nlohmann::json& j, const jwk_options& options) {
           made.error().message());
     return {std::move(*made), errc{}, {}};
   }
+
+  const bool is_private = m.has("d");
+  pkey_builder b;
+  const char* evp_type = nullptr;
   if (type == key_type::rsa) {
     if (!alg) alg = options.rsa_algorithm;
     if (!alg)
