@@ -122,10 +122,26 @@ class mariadb_server {
 
   // Runs one statement as root (over the socket) and returns its rows; REQUIREs success.
   mysql_rows query(const std::string& sql, const std::string& database = {}) const {
-    auto db = root_connection(database);
-    REQUIRE(db);
+    std::string error;
+    auto rows = try_query(sql, database, error);
     INFO(sql);
-    if (mysql_real_query(db.get(), sql.data(), sql.size())) FAIL(mysql_error(db.get()));
+    if (!rows) FAIL(error);
+    return std::move(*rows);
+  }
+
+  // The same without Catch assertions, for threads other than the test's: nullopt and `error`
+  // on failure.
+  std::optional<mysql_rows> try_query(const std::string& sql, const std::string& database,
+                                      std::string& error) const {
+    auto db = root_connection(database);
+    if (!db) {
+      error = "cannot connect as root";
+      return std::nullopt;
+    }
+    if (mysql_real_query(db.get(), sql.data(), sql.size())) {
+      error = mysql_error(db.get());
+      return std::nullopt;
+    }
     mysql_rows rows;
     std::unique_ptr<MYSQL_RES, mysql_result_freer> res(mysql_store_result(db.get()));
     if (!res) return rows;
