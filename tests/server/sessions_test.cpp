@@ -1,25 +1,37 @@
 // HTTP tests of the session routes (GET /auth/sessions, POST /auth/sessions/revoke,
 // POST /auth/logout-all) and the demo-only POST /auth/demo/steal, each run against the memory
-// store and a real Redis.
+// store, SQLite and a real Redis.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <set>
 
 #include "server_fixture.hpp"
+#include "tokenauth/sqlite_store.hpp"
 
 using namespace test_server;
 using test_http::reply;
 
 namespace {
 
+// Every refresh store: memory, SQLite, and Redis when redis-server exists (the fixture fails under
+// CI=true when it does not).
 std::vector<std::string> store_kinds() {
-  if (shared_redis().available()) return {"memory", "redis"};
-  return {"memory"};
+  if (shared_redis().available()) return {"memory", "sqlite", "redis"};
+  return {"memory", "sqlite"};
 }
 
 std::string store_kind() {
   return GENERATE(from_range(store_kinds()));
+}
+
+// A server over a fresh store of that kind; SQLite and Redis calls run on the store pool, as the
+// server runs them by default.
+std::unique_ptr<fixture> server_on(const std::string& kind, config cfg = test_config()) {
+  if (kind != "sqlite") return std::make_unique<fixture>(kind, std::move(cfg));
+  cfg.store_threads = 2;
+  return std::make_unique<fixture>(std::make_shared<tokenauth::sqlite_store>(":memory:"),
+                                   std::move(cfg));
 }
 
 void check_error(const reply& r, int status, const std::string& message) {
@@ -123,7 +135,8 @@ class switchable_store : public tokenauth::refresh_store {
 TEST_CASE("GET /auth/sessions lists the caller's live sessions, oldest first, one current") {
   auto cfg = test_config();
   cfg.access_ttl = 60;
-  fixture f(make_store(store_kind()), cfg);
+  auto server = server_on(store_kind(), cfg);
+  fixture& f = *server;
   auto first = new_session(f, "ada");
   f.advance(10);
   auto second = another_login(f, "ada");
@@ -176,7 +189,8 @@ TEST_CASE("GET /auth/sessions lists the caller's live sessions, oldest first, on
 TEST_CASE("the session routes need a valid Bearer token and a cookie of one of its live sessions") {
   auto cfg = test_config();
   cfg.access_ttl = 2;
-  fixture f(make_store(store_kind()), cfg);
+  auto server = server_on(store_kind(), cfg);
+  fixture& f = *server;
   auto ada = new_session(f, "ada");
   auto bob = new_session(f, "bob");
   const std::string cookie = "refreshToken=" + ada.cookie;
@@ -222,7 +236,8 @@ TEST_CASE("the session routes need a valid Bearer token and a cookie of one of i
 }
 
 TEST_CASE("POST /auth/sessions/revoke ends one of the caller's sessions") {
-  fixture f(store_kind());
+  auto server = server_on(store_kind());
+  fixture& f = *server;
   auto laptop = new_session(f, "ada");
   auto phone = another_login(f, "ada");
   auto tablet = another_login(f, "ada");
@@ -254,7 +269,8 @@ TEST_CASE("POST /auth/sessions/revoke ends one of the caller's sessions") {
 }
 
 TEST_CASE("a user cannot end another user's session, even with its session id") {
-  fixture f(store_kind());
+  auto server = server_on(store_kind());
+  fixture& f = *server;
   auto ada = new_session(f, "ada");
   auto bob = new_session(f, "bob");
   const std::string ada_id = current_id(list(f, ada));
@@ -269,7 +285,8 @@ TEST_CASE("a user cannot end another user's session, even with its session id") 
 }
 
 TEST_CASE("POST /auth/sessions/revoke answers bad input with 400 or 404 JSON") {
-  fixture f(store_kind());
+  auto server = server_on(store_kind());
+  fixture& f = *server;
   auto ada = new_session(f, "ada");
   check_error(post(f, "/auth/sessions/revoke", ada, ""), 400, "Request body must be a JSON object");
   check_error(post(f, "/auth/sessions/revoke", ada, "[1]"), 400,
@@ -287,7 +304,8 @@ TEST_CASE("POST /auth/sessions/revoke answers bad input with 400 or 404 JSON") {
 }
 
 TEST_CASE("POST /auth/logout-all ends every session of the caller and only the caller's") {
-  fixture f(store_kind());
+  auto server = server_on(store_kind());
+  fixture& f = *server;
   std::vector<session> ada{new_session(f, "ada")};
   ada.push_back(another_login(f, "ada"));
   ada.push_back(another_login(f, "ada"));
@@ -307,7 +325,8 @@ TEST_CASE("POST /auth/logout-all ends every session of the caller and only the c
 }
 
 TEST_CASE("the demo's stolen refresh token: the owner's next reissuance is reuse") {
-  fixture f(store_kind());  // on 127.0.0.1: the demo route is offered
+  auto server = server_on(store_kind());  // on 127.0.0.1: the demo route is offered
+  fixture& f = *server;
   auto laptop = new_session(f, "ada");
   auto phone = another_login(f, "ada");
   const std::string laptop_id = current_id(list(f, laptop));
@@ -404,7 +423,8 @@ TEST_CASE("the demo setting (flag --demo, environment DEMO) takes true or false"
 }
 
 TEST_CASE("the session POSTs refuse a body not declared JSON, and end nothing") {
-  fixture f(store_kind());
+  auto server = server_on(store_kind());
+  fixture& f = *server;
   auto ada = new_session(f, "ada");
   const std::string id = current_id(list(f, ada));
   for (const std::string type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
