@@ -481,3 +481,25 @@ TEST_CASE("cache: a JWKS refresh keeps the entries of unchanged keys with reuse_
   CHECK(cache.stats().dropped == 1);
   CHECK(cache.stats().inserts == 2);
 }
+
+TEST_CASE("cache: threads whose verifiers map the kid to different keys never share a result") {
+  const test_clock clock;
+  const verifier right = verifier_with("k1", key_a(), clock);
+  const verifier replaced = verifier_with("k1", key_b(), clock);
+  const verify_cache cache = cache_at(clock, 64);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 40; ++i) tokens.push_back(token_for(key_a(), std::to_string(i), clock));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n)
+    threads.emplace_back([&, n] {
+      const verifier& v = n % 2 ? right : replaced;
+      for (int i = 0; i < 1000; ++i) {
+        const auto c = cache.verify(v, tokens[(i + n) % tokens.size()]);
+        if (n % 2 ? !c : c.error() != errc::invalid_signature) ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  CHECK(cache.stats().hits > 0);
+}
