@@ -197,6 +197,38 @@ void BM_openssl_sign(benchmark::State& state, const pk_algorithm& alg) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// What libjwt and cpp-jwt pay on every verify (public key) and sign (private key) before any
+// cryptography: their APIs take the key as PEM text and parse it per call.
+void BM_openssl_parse_pem(benchmark::State& state, const pk_algorithm& alg, key_part part) {
+  const std::string& pem = key_pem(alg, part);
+  for (auto _ : state) {
+    const pkey_ptr key = parse_pem(pem, part);
+    benchmark::DoNotOptimize(key.get());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_openssl_parse_public_pem(benchmark::State& state, const pk_algorithm& alg) {
+  BM_openssl_parse_pem(state, alg, key_part::public_key);
+}
+
+void BM_openssl_parse_private_pem(benchmark::State& state, const pk_algorithm& alg) {
+  BM_openssl_parse_pem(state, alg, key_part::private_key);
+}
+
+// Once per key file: RS512 and PS256 share RS256's key.
+bool first_with_its_key(const pk_algorithm& alg) {
+  for (const pk_algorithm& other : pk_algorithms)
+    if (other.key == alg.key) return other.name == alg.name;
+  return false;
+}
+
+[[maybe_unused]] const bool parse_registered =
+    register_per_algorithm("openssl_parse_public_pem", BM_openssl_parse_public_pem,
+                           first_with_its_key) &&
+    register_per_algorithm("openssl_parse_private_pem", BM_openssl_parse_private_pem,
+                           first_with_its_key);
+
 [[maybe_unused]] const bool registered =
     register_per_algorithm("openssl_sign", BM_openssl_sign) &&
     register_per_algorithm("openssl_verify", BM_openssl_verify);

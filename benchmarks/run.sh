@@ -81,4 +81,12 @@ awk -F, '
           ratio(t, "libjwt_" ops[o] "/" alg), ratio(t, "cppjwt_" ops[o] "/" alg)
       }
     }
+    # libjwt and cpp-jwt parse the PEM key on every call (public to verify, private to sign).
+    header = 0
+    for (a = 1; a <= nalgs; a++) {
+      pub = "openssl_parse_public_pem/" algs[a]; priv = "openssl_parse_private_pem/" algs[a]
+      if (!(pub in ns)) continue
+      if (!header++) printf "\nPEM key parse per call (CPU time; the peers pay it per op):\n"
+      printf "  %-6s public %8.1f us   private %8.1f us\n", algs[a], ns[pub] / 1000, ns[priv] / 1000
+    }
   }' "$csv"
