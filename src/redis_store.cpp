@@ -306,14 +306,21 @@ std::optional<redis_endpoint> parse_endpoint(std::string_view authority, bool po
 
 result<redis_options> redis_options::from_url(std::string_view url) {
   const auto bad = std::make_error_code(std::errc::invalid_argument);
-  constexpr std::string_view single = "redis://", cluster = "redis-cluster://";
+  constexpr std::string_view single = "redis://", cluster = "redis-cluster://",
+                             sentinel = "redis-sentinel://";
   const bool is_cluster = url.substr(0, cluster.size()) == cluster;
-  if (!is_cluster && url.substr(0, single.size()) != single) return bad;
-  url.remove_prefix(is_cluster ? cluster.size() : single.size());
+  const bool is_sentinel = url.substr(0, sentinel.size()) == sentinel;
+  if (!is_cluster && !is_sentinel && url.substr(0, single.size()) != single) return bad;
+  url.remove_prefix(is_cluster ? cluster.size() : is_sentinel ? sentinel.size() : single.size());
   redis_options o;
   const std::size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
-  if (slash != std::string_view::npos) {
+  if (is_sentinel) {  // the master's name, required
+    if (slash == std::string_view::npos) return bad;
+    const std::string_view name = url.substr(slash + 1);
+    if (name.empty() || name.find_first_of("/ ") != std::string_view::npos) return bad;
+    o.sentinel_master = std::string(name);
+  } else if (slash != std::string_view::npos) {
     if (is_cluster) return bad;  // a cluster has only database 0
     const auto db = parse_int(url.substr(slash + 1), 0, 1 << 20);
     if (!db) return bad;
@@ -327,18 +334,19 @@ result<redis_options> redis_options::from_url(std::string_view url) {
     o.password = std::move(*password);
     authority.remove_prefix(at + 1);
   }
-  if (!is_cluster) {
+  if (!is_cluster && !is_sentinel) {
     const auto e = parse_endpoint(authority, false);
     if (!e) return bad;
     o.host = e->host;
     o.port = e->port;
     return o;
   }
+  auto& nodes = is_cluster ? o.cluster_nodes : o.sentinel_nodes;
   while (true) {
     const std::size_t comma = authority.find(',');
     const auto e = parse_endpoint(authority.substr(0, comma), true);
     if (!e) return bad;
-    o.cluster_nodes.push_back(*e);
+    nodes.push_back(*e);
     if (comma == std::string_view::npos) break;
     authority.remove_prefix(comma + 1);
   }
@@ -395,6 +403,13 @@ struct node_pool {
     if (redisSetTimeout(c.get(), to_timeval(opt.command_timeout)) != REDIS_OK) return nullptr;
     if (!opt.password.empty() && !ok(c.get(), {"AUTH", opt.password})) return nullptr;
     if (opt.db != 0 && !ok(c.get(), {"SELECT", std::to_string(opt.db)})) return nullptr;
+    if (!opt.sentinel_nodes.empty()) {  // what a sentinel named may have been demoted since
+      const reply_ptr role = command(c.get(), {"ROLE"});
+      if (!role || role->type != REDIS_REPLY_ARRAY || role->elements < 1 ||
+          role->element[0]->type != REDIS_REPLY_STRING ||
+          std::string_view(role->element[0]->str, role->element[0]->len) != "master")
+        return nullptr;
+    }
     return c;
   }
 
@@ -452,14 +467,49 @@ struct redis_store::impl {
   std::mutex nodes_mutex;
   std::map<std::pair<std::string, int>, std::unique_ptr<node_pool>> pools;
   detail::slot_map slots;       // cluster only; guarded by nodes_mutex
-  node_pool* single = nullptr;  // not a cluster: the one pool
+  node_pool* single = nullptr;  // one node: its pool
+  node_pool* master = nullptr;  // sentinel: the current master's pool; guarded by nodes_mutex
 
   explicit impl(redis_options o)
       : opt(std::move(o)),
         scripts{make_script(lua_create), make_script(lua_rotate), make_script(lua_revoke_family),
                 make_script(lua_revoke_user), make_script(lua_sessions)} {
     if (opt.pool_size == 0) opt.pool_size = 1;
-    if (!cluster()) single = &pool({opt.host, opt.port});
+    if (!cluster() && !sentinel()) single = &pool({opt.host, opt.port});
+  }
+
+  bool sentinel() const { return !opt.sentinel_nodes.empty(); }
+
+  // Sentinel: the pool of the master the sentinels name, asking them when none is known.
+  node_pool* current_master() {
+    {
+      std::lock_guard<std::mutex> lock(nodes_mutex);
+      if (master) return master;
+    }
+    for (const auto& s : opt.sentinel_nodes) {
+      context_ptr c(
+          redisConnectWithTimeout(s.host.c_str(), s.port, to_timeval(opt.connect_timeout)));
+      if (!c || c->err || redisSetTimeout(c.get(), to_timeval(opt.command_timeout)) != REDIS_OK)
+        continue;
+      const reply_ptr r =
+          node_pool::command(c.get(), {"SENTINEL", "get-master-addr-by-name", opt.sentinel_master});
+      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+          r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)
+        continue;
+      const auto port = parse_int({r->element[1]->str, r->element[1]->len}, 1, 65535);
+      if (!port) continue;
+      node_pool& p = pool({std::string(r->element[0]->str, r->element[0]->len), *port});
+      std::lock_guard<std::mutex> lock(nodes_mutex);
+      master = &p;
+      return master;
+    }
+    return nullptr;
+  }
+
+  // After a lost connection or a READONLY answer: ask the sentinels again on the next call.
+  void forget_master(node_pool* stale) {
+    std::lock_guard<std::mutex> lock(nodes_mutex);
+    if (master == stale) master = nullptr;
   }
 
   bool cluster() const { return !opt.cluster_nodes.empty(); }
@@ -607,6 +657,19 @@ struct redis_store::impl {
     for (std::size_t i = 0; i < nkeys_; ++i) push(keys[i]);
     for (std::size_t i = 0; i < nargs; ++i) push(args[i]);
     bool sent = false;
+    if (sentinel()) {
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        node_pool* p = current_master();
+        if (!p) return nullptr;
+        reply_ptr r = run(*p, s, argv, lens, false, sent);
+        // A demoted master answers READONLY without running the script: safe to send again.
+        const bool readonly = r && error_text(*r).substr(0, 8) == "READONLY";
+        if (r && !readonly) return r->type != REDIS_REPLY_ERROR ? std::move(r) : nullptr;
+        forget_master(p);
+        if (sent && !readonly) return nullptr;  // outcome unknown: never run a script twice
+      }
+      return nullptr;
+    }
     if (!cluster()) {
       reply_ptr r = run(*single, s, argv, lens, false, sent);
       return r && r->type != REDIS_REPLY_ERROR ? std::move(r) : nullptr;

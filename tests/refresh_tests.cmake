@@ -23,3 +23,11 @@ if(TARGET tokenauth::redis)
   add_test(NAME redis_cluster_test COMMAND redis_cluster_test)
   set_tests_properties(redis_cluster_test PROPERTIES LABELS "redis-cluster" TIMEOUT 300)
 endif()
+if(TARGET tokenauth::redis)
+  # Like the cluster: one Sentinel setup (master, replica, three sentinels) for every case.
+  add_executable(redis_sentinel_test redis_sentinel_test.cpp)
+  target_link_libraries(redis_sentinel_test PRIVATE tokenauth::tokenauth tokenauth_catch_main
+    tokenauth_warnings tokenauth::redis PkgConfig::HIREDIS)
+  add_test(NAME redis_sentinel_test COMMAND redis_sentinel_test)
+  set_tests_properties(redis_sentinel_test PROPERTIES LABELS "redis-sentinel" TIMEOUT 300)
+endif()

@@ -145,13 +145,15 @@ const option_spec options[] = {
      }},
     {"store", "STORE", "SPEC",
      "refresh store: memory | sqlite:PATH | redis://[:pw@]host:port[/db] |\n"
-     "                          redis-cluster://[:pw@]host:port,host:port,... (default memory;\n"
+     "                          redis-cluster://[:pw@]host:port,host:port,... |\n"
+     "                          redis-sentinel://[:pw@]host:port,host:port,.../MASTER_NAME\n"
+     "                          (default memory;\n"
      "                          REDIS_HOST/REDIS_PORT/REDIS_PASSWORD select Redis too)",
      [](config& c, const std::string& v) -> std::string {
        if (v != "memory" && v.rfind("sqlite:", 0) != 0 && v.rfind("redis://", 0) != 0 &&
-           v.rfind("redis-cluster://", 0) != 0)
-         return "store must be memory, sqlite:PATH, redis://host:port or "
-                "redis-cluster://host:port,..., got '" +
+           v.rfind("redis-cluster://", 0) != 0 && v.rfind("redis-sentinel://", 0) != 0)
+         return "store must be memory, sqlite:PATH, redis://host:port, "
+                "redis-cluster://host:port,... or redis-sentinel://host:port,.../MASTER, got '" +
                 v + "'";
        if (v == "sqlite:") return "store sqlite: needs a path";
        c.store = v;

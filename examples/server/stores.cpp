@@ -13,7 +13,8 @@ std::shared_ptr<tokenauth::refresh_store> make_refresh_store(const std::string& 
   if (spec == "memory") return std::make_shared<tokenauth::memory_store>();
   if (spec.rfind("sqlite:", 0) == 0)
     return std::make_shared<tokenauth::sqlite_store>(spec.substr(7));
-  if (spec.rfind("redis://", 0) == 0 || spec.rfind("redis-cluster://", 0) == 0) {
+  if (spec.rfind("redis://", 0) == 0 || spec.rfind("redis-cluster://", 0) == 0 ||
+      spec.rfind("redis-sentinel://", 0) == 0) {
     auto options = tokenauth::redis_options::from_url(spec);
     if (!options)
       throw std::runtime_error("cannot use store '" + redact_store(spec) +

@@ -28,6 +28,12 @@ struct redis_options {
   // keys' slot, follows MOVED (reloading the map) and ASK, and reloads the map when a master
   // cannot be reached (failover).
   std::vector<redis_endpoint> cluster_nodes;
+  // Non-empty (with sentinel_master): Redis Sentinel. The store asks these sentinels for the
+  // master named sentinel_master (host and port are not used), checks that the node it reaches
+  // is a master (ROLE) before it writes, and asks again after a lost connection or a READONLY
+  // answer (a failover). `password` is the master's.
+  std::vector<redis_endpoint> sentinel_nodes;
+  std::string sentinel_master;
   std::string password;  // AUTH when non-empty
   int db = 0;            // SELECT when non-zero
   std::string key_prefix = "tokenauth:";
@@ -35,8 +41,10 @@ struct redis_options {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
 
-  // redis://[:password@]host[:port][/db], or redis-cluster://[:password@]host:port,host:port,...
-  // (any nodes of the cluster; no db); the password may be %-encoded; [::1] for IPv6.
+  // redis://[:password@]host[:port][/db], redis-cluster://[:password@]host:port,host:port,...
+  // (any nodes of the cluster; no db), or
+  // redis-sentinel://[:password@]host:port,host:port,.../MASTER_NAME (the sentinels);
+  // the password may be %-encoded; [::1] for IPv6.
   // Error: std::errc::invalid_argument.
   static result<redis_options> from_url(std::string_view url);
 };

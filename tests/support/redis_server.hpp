@@ -107,6 +107,13 @@ class redis_server {
     waitpid(pid_, &status, 0);
     pid_ = 0;
   }
+  void crash() {  // SIGKILL: no dump, no goodbye to replicas or clients
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+  }
   void pause() { kill(pid_, SIGSTOP); }
   void resume() { kill(pid_, SIGCONT); }
 
