@@ -155,6 +155,21 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "note: no redis-server and no REDIS_URL; redis benchmarks skipped\n");
   }
+  // A Redis Cluster next to the single node, in the same run: REDIS_CLUSTER_URL=
+  // redis-cluster://host:port,... (docs/benchmarks.md shows how to start a local one).
+  if (const char* url = std::getenv("REDIS_CLUSTER_URL")) {
+    auto parsed = redis_options::from_url(url);
+    if (!parsed || parsed->cluster_nodes.empty()) {
+      std::fprintf(stderr, "REDIS_CLUSTER_URL is not redis-cluster://host:port,...\n");
+      return 1;
+    }
+    parsed->key_prefix = "tokenauth-bench:";
+    auto store = std::make_shared<redis_store>(*parsed);
+    if (wait_ready(*store))
+      register_store("rotate/redis-cluster", store);
+    else
+      std::fprintf(stderr, "note: the cluster at %s is not reachable; skipped\n", url);
+  }
 #endif
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
