@@ -89,7 +89,7 @@ TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock"
   CHECK(r->kid().empty());
 }
 
-TEST_CASE("sign(json) replaces iat and exp; claim_set refuses them and bad UTF-8") {
+TEST_CASE("sign(json) replaces iat and exp, claim_set refuses them and bad UTF-8") {
   const signer s(hs_key, {60, fixed(now), ""});
   const auto r =
       verifier(hs_key, at(now)).verify(s.sign(json{{"id", "2"}, {"exp", 1}, {"iat", 1}}));
@@ -164,7 +164,7 @@ TEST_CASE("step 3: alg must be an accepted algorithm, never none (RFC 8725 §3.1
   CHECK_FALSE(verify_error(craft(R"({"alg":"HS\u0032\u0035\u0036"})", payload_exp(now + 60))));
 }
 
-TEST_CASE("step 3: one key, one algorithm; the header cannot switch it (RFC 8725 §3.1)") {
+TEST_CASE("step 3: one key, one algorithm: the header cannot switch it (RFC 8725 §3.1)") {
   const hmac_key k384(std::string(48, 's'), algorithm::hs384);
   verify_options both = at(now);
   both.algorithms = {algorithm::hs256, algorithm::hs384};
@@ -272,7 +272,7 @@ TEST_CASE("exp and nbf at exactly now ± leeway (RFC 7519 §4.1.4)") {
   CHECK(verify_error(craft(hs256, R"({"exp":1,"nbf":9999999999})"), o) == errc::not_active);
 }
 
-TEST_CASE("NumericDate as integer, unsigned, fractional, exponent; never a string (RFC 7519 §2)") {
+TEST_CASE("NumericDate as integer, unsigned, fractional, exponent, never a string (RFC 7519 §2)") {
   const verify_options o = at(now);
   CHECK_FALSE(verify_error(craft(hs256, R"({"exp":18446744073709551615})"), o));  // uint64 max
   CHECK_FALSE(verify_error(craft(hs256, R"({"exp":1700000000.5})"), o));          // now < exp
@@ -373,7 +373,7 @@ TEST_CASE("key set: kid selects a configured key, never anything else (RFC 8725 
   CHECK_THROWS_AS(verifier(key_set{}), std::invalid_argument);
 }
 
-TEST_CASE("verify_allow_expired skips exp only; verify_or_throw throws the code") {
+TEST_CASE("verify_allow_expired skips exp only, verify_or_throw throws the code") {
   const verifier v(hs_key, at(now));
   const std::string expired = craft(hs256, payload_exp(now - 10));
   CHECK(v.verify(expired).error() == errc::expired);

@@ -117,7 +117,7 @@ std::string with_signature(const std::string& token, const std::vector<unsigned 
 
 }  // namespace
 
-TEST_CASE("algorithm names: exact round trip; none and case variants are not algorithms") {
+TEST_CASE("algorithm names: exact round trip, none and case variants are not algorithms") {
   for (const algorithm a : all_algorithms) {
     CHECK(algorithm_from_string(to_string(a)) == a);
   }
@@ -293,7 +293,7 @@ TEST_CASE("signatures larger than the stack buffer (RSA 8448 bits: 1056 bytes) r
   CHECK(v.verify(with_signature(token, sig)).error() == errc::invalid_signature);
 }
 
-TEST_CASE("key ids: unique per key, shared by copies; public_key drops the private part") {
+TEST_CASE("key ids: unique per key, shared by copies, and public_key drops the private part") {
   const key a = load("keys/p256.pem", algorithm::es256);
   const key b = load("keys/p256.pem", algorithm::es256);
   const key copy = a;  // NOLINT(performance-unnecessary-copy-initialization)
@@ -535,7 +535,7 @@ TEST_CASE("confusion: ECDSA signatures must be raw R||S of the curve's size") {
   }
 }
 
-TEST_CASE("typ: JWT and at+jwt in any case, with or without application/; others refused") {
+TEST_CASE("typ: JWT and at+jwt in any case, with or without application/, others refused") {
   const key hs = key::hmac(std::string(32, 's')).value();
   const verifier v(hs, accepting({algorithm::hs256}));
   auto with_typ = [&](const std::string& typ_json) {
