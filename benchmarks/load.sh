@@ -102,7 +102,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 # 1 I/O thread; Redis calls wait on the store pool (8 threads by default).
 for threads in ${REISSUE_THREADS:-1}; do
   start_server "reissue-t$threads" --threads "$threads" --store "redis://127.0.0.1:$redis_port" \
-    --access-ttl 1h --bcrypt-cost 4 --bcrypt-queue 1000
+    --access-ttl 1h --bcrypt-cost 4 --bcrypt-queue 1000 --login-rate-account 0  # 81 logins of one user
   join_and_login rot@example.com
   sessions=$work/sessions
   login rot@example.com | sed -n 1p >"$sessions"
@@ -140,7 +140,9 @@ EOF
 done
 
 log "3. GET /getnumber latency during a bcrypt-cost-12 login flood"
-start_server flood --threads 1 --access-ttl 1h --bcrypt-cost 12
+# Throttling off: the flood must reach bcrypt (it comes from one address, at one account).
+start_server flood --threads 1 --access-ttl 1h --bcrypt-cost 12 --login-rate-account 0 \
+  --login-rate-address 0 --bcrypt-queue-per-address 64
 join_and_login flood@example.com
 token=$(login flood@example.com | sed -n 1p)
 cat > "$work/login.lua" <<'EOF'

@@ -7,6 +7,8 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   tokenauth_add_test(server_password_test SOURCES server/password_test.cpp
     LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_test SOURCES server/server_test.cpp LIBS tokenauth_server_lib LABELS tsan)
+  tokenauth_add_test(server_throttle_test SOURCES server/throttle_test.cpp
+    LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_sessions_test SOURCES server/sessions_test.cpp
     LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_user_store_test SOURCES server/user_store_test.cpp

@@ -11,8 +11,10 @@
 #include "demo_page.hpp"
 #include "password.hpp"
 #include "session_ids.hpp"
+#include "throttle.hpp"
 #include "tokenauth/http.hpp"
 #include "tokenauth/jwt.hpp"
+#include "tokenauth/redis_store.hpp"
 #include "tokenauth/refresh.hpp"
 
 namespace tokenauth_server {
@@ -34,6 +36,9 @@ struct app::services {
   std::string page_csp;
   session_ids ids;
   bool demo;  // the demo-only routes answer (else 404)
+  tokenauth::clock_fn clock;
+  std::unique_ptr<login_throttle> throttle;
+  address_share bcrypt_share;  // each client address's share of the password queue
   // Last members: destroyed first, while the rest is still alive.
   worker_pool password_pool;
   std::unique_ptr<worker_pool> store_pool;  // null: store calls run on the I/O thread
@@ -199,6 +204,16 @@ response login(const request& req, services& s) {
   auto email = string_member(*body, "email");
   auto password = string_member(*body, "password");
   if (!email || !password) return error_response(400, "email and password must be strings");
+  const std::string account = account_key(*email);
+  const auto verdict = s.throttle->attempt(
+      account, client_key(req.client_address, req.forwarded_for, s.cfg.trust_proxy), s.clock());
+  if (verdict.outcome == throttle_verdict::kind::unavailable)
+    return error_response(503, "Session store unavailable");
+  if (verdict.outcome == throttle_verdict::kind::throttled) {
+    response r = error_response(429, "Too many login attempts, try again later");
+    r.headers.emplace_back("Retry-After", std::to_string(verdict.retry_after));
+    return r;
+  }
   auto found = s.users->find_by_email(*email);
   if (!found) return error_response(503, "User store unavailable");
   // Unknown email: hash anyway, so the answer takes as long and says the same.
@@ -207,6 +222,7 @@ response login(const request& req, services& s) {
   const bool ok = bcrypt::verify_evenly(*password, *found ? (*found)->password_hash : s.dummy_hash,
                                         s.dummy_hash);
   if (!ok || !*found) return error_response(401, "Invalid email or password");
+  s.throttle->succeeded(account);
   const user& u = **found;
   auto issued = s.refresh.issue(u.id);
   if (!issued) return error_response(503, "Session store unavailable");
@@ -559,6 +575,15 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   tokenauth::hmac_key key(cfg.jwt_secret);
   tokenauth::verify_options vo;
   vo.clock = clock;
+  // Login counters live beside the sessions: in Redis, shared by every instance, when the refresh
+  // store is Redis; in this process otherwise.
+  const bucket_limits per_account{cfg.login_rate_account, cfg.login_rate_account};
+  const bucket_limits per_address{cfg.login_rate_address, cfg.login_rate_address};
+  std::unique_ptr<login_throttle> throttle;
+  if (const auto* redis = dynamic_cast<const tokenauth::redis_store*>(refresh_store.get()))
+    throttle = make_redis_throttle(redis->options(), per_account, per_address);
+  else
+    throttle = make_memory_throttle(per_account, per_address);
   tokenauth::refresh_options ro;
   ro.token_ttl = cfg.refresh_ttl;
   ro.family_lifetime = std::max<tokenauth::unix_seconds>(cfg.refresh_ttl, 90 * 86400);
@@ -583,6 +608,9 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
                                page_csp(),
                                session_ids(cfg.jwt_secret),
                                cfg.demo || loopback_host(cfg.host),
+                               clock,
+                               std::move(throttle),
+                               address_share(cfg.bcrypt_queue_per_address),
                                {cfg.bcrypt_threads, cfg.bcrypt_queue, /*low_priority=*/true},
                                nullptr});
   if (cfg.store_threads > 0)
@@ -615,10 +643,26 @@ std::optional<response> app::handle(const request& req, const resume_fn& resume)
                           : rt.where == runs_on::store  ? s.store_pool.get()
                                                         : nullptr;
       if (!pool) return run_route(rt, req, s);
-      auto job = [&rt, &s, owned = owned_request(req), resume] {
-        resume(run_route(rt, owned.view(), s));
+      // One client address may have only its share of the password queue: the rest stays free
+      // for everybody else, however fast that address sends.
+      const bool shared = pool == &s.password_pool;
+      std::string address;
+      if (shared) {
+        address = client_key(req.client_address, req.forwarded_for, s.cfg.trust_proxy);
+        if (!s.bcrypt_share.try_enter(address)) {
+          response r = error_response(429, "Too many requests from this address, try again");
+          r.headers.emplace_back("Retry-After", "1");
+          add_cors(s, req, r);
+          return r;
+        }
+      }
+      auto job = [&rt, &s, owned = owned_request(req), resume, shared, address] {
+        response r = run_route(rt, owned.view(), s);
+        if (shared) s.bcrypt_share.leave(address);
+        resume(std::move(r));
       };
       if (pool->try_post(std::move(job))) return std::nullopt;
+      if (shared) s.bcrypt_share.leave(address);
       response r = error_response(503, "Server busy, try again");
       r.headers.emplace_back("Retry-After", "1");
       add_cors(s, req, r);

@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -237,6 +238,34 @@ const option_spec options[] = {
      [](config& c, const std::string& v) {
        return set_uint(c.bcrypt_queue, v, 1, 100000, "bcrypt-queue");
      }},
+    {"bcrypt-queue-per-address", "BCRYPT_QUEUE_PER_ADDRESS", "N",
+     "password jobs one client address may have queued or running; beyond: 429 (default 8)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.bcrypt_queue_per_address, v, 1, 100000, "bcrypt-queue-per-address");
+     }},
+    {"login-rate-account", "LOGIN_RATE_ACCOUNT", "N",
+     "login attempts per minute on one account, N at once at most; beyond: 429 (default 10;\n"
+     "                          0 = off)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.login_rate_account, v, 0, 100000, "login-rate-account");
+     }},
+    {"login-rate-address", "LOGIN_RATE_ADDRESS", "N",
+     "login attempts per minute from one client address, N at once at most (default 60; 0 = off)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.login_rate_address, v, 0, 100000, "login-rate-address");
+     }},
+    {"trust-proxy", "TRUST_PROXY", "ADDR",
+     "a reverse proxy's IP address; its X-Forwarded-For names the client (repeatable or\n"
+     "                          comma-separated; default none: the socket's address counts)",
+     [](config& c, const std::string& v) -> std::string {
+       for (auto& a : split_list(v)) {
+         unsigned char buf[sizeof(in6_addr)];
+         if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
+           return "trust-proxy must be an IP address, got '" + a + "'";
+         c.trust_proxy.push_back(a);
+       }
+       return {};
+     }},
     {"store-threads", "STORE_THREADS", "N",
      "threads that wait on the refresh store; 0 = on the I/O threads (default 8; memory: 0)",
      [](config& c, const std::string& v) {
@@ -409,7 +438,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     if (o.flag == "users") users_set = true;
     if (auto err = o.apply(c, *v); !err.empty()) return fail(std::string(o.env) + ": " + err);
   }
-  bool cors_from_flag = false;
+  bool cors_from_flag = false, proxy_from_flag = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a == "--help" || a == "-h") return {std::nullopt, help_text(), 0};
@@ -430,6 +459,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     else
       return fail("--" + std::string(o->flag) + " needs a value");
     if (o->flag == "cors-origin" && !cors_from_flag) c.cors_origins.clear(), cors_from_flag = true;
+    if (o->flag == "trust-proxy" && !proxy_from_flag) c.trust_proxy.clear(), proxy_from_flag = true;
     if (o->flag == "store") store_set = true;
     if (o->flag == "users") users_set = true;
     if (auto err = o->apply(c, value); !err.empty())

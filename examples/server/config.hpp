@@ -34,8 +34,12 @@ struct config {
   int bcrypt_cost = 12;
   unsigned bcrypt_threads = 0;  // 0: one per core
   std::size_t bcrypt_queue = 64;
-  unsigned store_threads = 0;      // threads for refresh store calls; 0: on the I/O threads
-  bool store_threads_set = false;  // else 8 for SQLite and Redis, 0 for memory
+  std::size_t bcrypt_queue_per_address = 8;  // password jobs one client address may have in flight
+  unsigned login_rate_account = 10;      // login attempts a minute per account (and burst); 0: off
+  unsigned login_rate_address = 60;      // login attempts a minute per client address; 0: off
+  std::vector<std::string> trust_proxy;  // proxies whose X-Forwarded-For names the client
+  unsigned store_threads = 0;            // threads for refresh store calls; 0: on the I/O threads
+  bool store_threads_set = false;        // else 8 for SQLite and Redis, 0 for memory
   std::size_t store_queue = 4096;
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 64 * 1024;

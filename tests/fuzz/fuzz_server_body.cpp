@@ -28,6 +28,8 @@ struct server_under_test {
     cfg.bcrypt_cost = 4;  // the cheapest cost: the target checks handling, not hashing
     cfg.bcrypt_threads = 1;
     cfg.access_log = false;
+    cfg.login_rate_account = 0;  // every input is the same client: exercise the body, not 429
+    cfg.login_rate_address = 0;
     cfg.jwt_secret = "fuzz-secret-fuzz-secret-fuzz-secret-0123";
     app = std::make_unique<tokenauth_server::app>(cfg, std::make_shared<tokenauth::memory_store>(),
                                                   tokenauth_server::make_sqlite_user_store(db));

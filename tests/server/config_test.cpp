@@ -199,6 +199,49 @@ TEST_CASE("cookie-name: any cookie name, and a __Host- or __Secure- one must sta
   }
 }
 
+TEST_CASE("login throttling settings: rates, the per-address queue share, trusted proxies") {
+  auto d = parse({});
+  REQUIRE(d.cfg);
+  CHECK(d.cfg->login_rate_account == 10);
+  CHECK(d.cfg->login_rate_address == 60);
+  CHECK(d.cfg->bcrypt_queue_per_address == 8);
+  CHECK(d.cfg->trust_proxy.empty());
+  auto o =
+      parse({"--login-rate-account", "3", "--login-rate-address=0", "--bcrypt-queue-per-address",
+             "2", "--trust-proxy", "10.0.0.1", "--trust-proxy=::1, 10.0.0.2"},
+            {{"TRUST_PROXY", "192.0.2.1"}});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->login_rate_account == 3);
+  CHECK(o.cfg->login_rate_address == 0);
+  CHECK(o.cfg->bcrypt_queue_per_address == 2);
+  CHECK(o.cfg->trust_proxy == std::vector<std::string>{"10.0.0.1", "::1", "10.0.0.2"});
+  auto env = parse({}, {{"TRUST_PROXY", "192.0.2.1,192.0.2.2"},
+                        {"LOGIN_RATE_ACCOUNT", "7"},
+                        {"LOGIN_RATE_ADDRESS", "70"},
+                        {"BCRYPT_QUEUE_PER_ADDRESS", "5"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->trust_proxy == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+  CHECK(env.cfg->login_rate_account == 7);
+  CHECK(env.cfg->login_rate_address == 70);
+  CHECK(env.cfg->bcrypt_queue_per_address == 5);
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"--trust-proxy", "proxy.internal"},
+       "trust-proxy must be an IP address, got 'proxy.internal'"},
+      {{"--trust-proxy", "10.0.0.0/8"}, "trust-proxy must be an IP address"},
+      {{"--login-rate-account", "-1"},
+       "login-rate-account must be a whole number from 0 to 100000"},
+      {{"--login-rate-address", "lots"}, "login-rate-address must be a whole number"},
+      {{"--bcrypt-queue-per-address", "0"},
+       "bcrypt-queue-per-address must be a whole number from 1"},
+  };
+  for (const auto& [args, message] : bad) {
+    auto r = parse(args);
+    CHECK_FALSE(r.cfg);
+    CHECK(r.exit_code == 2);
+    CHECK(r.message.find(message) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad values and unknown flags give a clear message and exit code 2") {
   for (auto args : std::vector<std::vector<std::string>>{{"--port", "70000"},
                                                          {"--access-ttl", "soon"},

@@ -32,6 +32,11 @@ inline config test_config() {
   c.bcrypt_threads = 2;
   c.access_log = false;
   c.jwt_secret = "test-secret-test-secret-test-secret-0123456789";
+  // Every request comes from 127.0.0.1: login throttling and the per-address share of the
+  // password queue are off here, and on in throttle_test, which tests them.
+  c.login_rate_account = 0;
+  c.login_rate_address = 0;
+  c.bcrypt_queue_per_address = c.bcrypt_queue;
   return c;
 }
 
