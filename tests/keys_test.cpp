@@ -161,6 +161,8 @@ TEST_CASE("PEM keys load for their own algorithm: type, can_sign, signature size
   }
   const key ed448 = load("keys/ed448.pem", algorithm::eddsa);
   CHECK(ed448.signature_size() == 114);
+  CHECK(ed448.can_sign());
+  CHECK_FALSE(load("keys/ed448.pub.pem", algorithm::eddsa).can_sign());
   const key h = key::hmac(std::string(32, 'k')).value();
   CHECK(h.type() == key_type::oct);
   CHECK(h.can_sign());
