@@ -9,6 +9,7 @@
 #include <random>
 
 #include "demo_page.hpp"
+#include "health.hpp"
 #include "password.hpp"
 #include "session_ids.hpp"
 #include "throttle.hpp"
@@ -456,6 +457,14 @@ response demo_page(const request&, services& s) {
   return r;
 }
 
+response healthz(const request&, services&) {
+  return health_response();
+}
+
+response readyz(const request&, services& s) {
+  return readiness_response(s.refresh, *s.users);
+}
+
 // Where a route runs: CPU-only routes on the I/O thread; routes that wait on the refresh store on
 // the store pool (so a slow Redis never stalls other connections); bcrypt on the password pool.
 enum class runs_on { io, store, password };
@@ -485,6 +494,8 @@ const route routes[] = {
     {"POST", "/auth/demo/steal", demo_steal, runs_on::store, true},
     {"GET", "/getuser", get_user, runs_on::io, false},
     {"GET", "/getnumber", get_number, runs_on::io, false},
+    {"GET", "/healthz", healthz, runs_on::io, false},
+    {"GET", "/readyz", readyz, runs_on::store, false},  // pings the stores: on the store pool
 };
 
 // The request with its own copies, for routes that finish on another thread.
