@@ -1,6 +1,7 @@
 // redis_store on a real three-master Redis Cluster: the whole store contract, keys spread over
 // the masters, MOVED and ASK followed, and a master that goes away and comes back.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -224,4 +225,66 @@ TEST_CASE("redis cluster: no node reachable -> store_unavailable, never a throw"
   const refresh_service svc(std::make_shared<redis_store>(*o));
   CHECK(svc.issue("alice").error() == errc::store_unavailable);
   CHECK(svc.sessions("alice").error() == errc::store_unavailable);
+}
+
+// Last: it changes the topology. A master with a replica is killed while its user rotates.
+TEST_CASE_METHOD(cluster_fixture,
+                 "redis cluster: master killed -> its replica promoted; rotations back within "
+                 "10 s, errors only store_unavailable, no token rotated twice",
+                 "[failover]") {
+  if (!ready()) return;
+  const int owner = cluster.owner_of(slot_of("alice"));
+  const int replica_port = cluster.add_replica_of(owner);
+  contract::manual_clock clock;
+  const refresh_service svc(store(), contract::options(clock, 0));
+  std::string token = contract::must_issue(svc, "alice");
+  for (int i = 0; i < 5; ++i) token = contract::must_rotate(svc, token);
+  // The replica has every write (WAIT on the fixture's own connection would wait for nothing).
+  const auto offset = [](const tokenauth::test::redis_reply& info, const std::string& field) {
+    const std::string text(info->str, info->len);
+    const std::size_t at = text.find(field);
+    if (at == std::string::npos) return std::string("none");
+    const std::size_t from = at + field.size();
+    return text.substr(from, text.find_first_of(",\r", from) - from);
+  };
+  bool synced = false;
+  for (int i = 0; i < 500 && !synced; ++i) {
+    const auto info = cluster.node(owner).command({"INFO", "replication"});
+    REQUIRE(info);
+    synced = offset(info, "master_repl_offset:") == offset(info, ",offset=");
+    if (!synced) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(synced);
+  std::map<std::string, int> successors;
+  int unavailable = 0, lost = 0, after = 0;
+  cluster.node(owner).crash();
+  const auto killed = std::chrono::steady_clock::now();
+  std::int64_t first_ms = -1;
+  while (after < 20 && std::chrono::steady_clock::now() - killed < std::chrono::seconds(20)) {
+    auto r = svc.rotate(token);
+    if (r && r->token) {
+      ++successors[token];
+      token = *r->token;
+      if (first_ms < 0)
+        first_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - killed)
+                       .count();
+      ++after;
+    } else if (!r && r.error() == errc::store_unavailable) {
+      ++unavailable;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } else {
+      UNSCOPED_INFO("lost rotation: " << (r ? "grace replay" : r.error().message()));
+      ++lost;  // a rotation whose write the failover lost: log in again
+      token = contract::must_issue(svc, "alice");
+    }
+  }
+  CAPTURE(unavailable, lost, first_ms);
+  CHECK(cluster.owner_port(slot_of("alice")) == replica_port);
+  REQUIRE(after == 20);
+  CHECK(first_ms < 10'000);
+  CHECK(lost == 0);  // the replica had every rotation (WAIT above); none was in flight
+  for (const auto& [presented, n] : successors) CHECK(n == 1);
+  WARN("cluster failover: rotations again after " << first_ms << " ms; " << unavailable
+                                                  << " store_unavailable answers");
 }

@@ -23,13 +23,8 @@ class redis_cluster {
 
   redis_cluster() {
     for (int i = 0; i < masters; ++i) {
-      // The cluster bus gets its own free port (by default it is port + 10000, which may be
-      // taken or beyond 65535).
-      nodes_.push_back(std::make_unique<redis_server>(
-          std::string{},
-          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                   "nodes.conf", "--cluster-node-timeout", "2000", "--cluster-port",
-                                   std::to_string(redis_server::free_port())}));
+      bus_ports_.push_back(redis_server::free_port());
+      nodes_.push_back(std::make_unique<redis_server>(std::string{}, node_args(bus_ports_.back())));
       if (!nodes_.back()->available()) return;  // skipped (or failed under CI) by redis_server
     }
     const std::string cli =
@@ -57,6 +52,46 @@ class redis_cluster {
 
   void flush_all() const {
     for (const auto& n : nodes_) REQUIRE(n->command({"FLUSHALL"}));
+  }
+
+  // Adds a replica of master `n` (a fourth process) and waits until it is in sync, so that the
+  // cluster can fail over to it. Returns its port.
+  int add_replica_of(int n) {
+    replicas_.push_back(
+        std::make_unique<redis_server>(std::string{}, node_args(redis_server::free_port())));
+    redis_server& r = *replicas_.back();
+    REQUIRE(r.command({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(n).port()),
+                       std::to_string(bus_ports_[static_cast<std::size_t>(n)])}));
+    const std::string master = id_of(n);
+    bool replicating = false, in_sync = false;
+    for (int i = 0; i < 1000 && !in_sync; ++i) {  // up to ~10 s: learn the master, then sync
+      if (!replicating) {  // once: asking again would restart the replication
+        const auto rep = r.command({"CLUSTER", "REPLICATE", master});
+        replicating = rep && rep->type != REDIS_REPLY_ERROR;
+      } else {
+        const auto info = r.command({"INFO", "replication"});
+        in_sync = info && std::string(info->str, info->len).find("master_link_status:up") !=
+                              std::string::npos;
+      }
+      if (!in_sync) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(in_sync);
+    return r.port();
+  }
+
+  // The port of the master that serves `slot`, by CLUSTER SLOTS as the first live node sees it.
+  int owner_port(unsigned slot) const {
+    for (const auto& n : nodes_) {
+      const auto r = n->command({"CLUSTER", "SLOTS"});
+      if (!r || r->type != REDIS_REPLY_ARRAY) continue;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        const redisReply* e = r->element[i];
+        if (static_cast<unsigned>(e->element[0]->integer) <= slot &&
+            slot <= static_cast<unsigned>(e->element[1]->integer))
+          return static_cast<int>(e->element[2]->element[1]->integer);
+      }
+    }
+    return 0;
   }
 
   // The node whose master role serves `slot`, by CLUSTER SLOTS as node 0 sees it.
@@ -113,7 +148,15 @@ class redis_cluster {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  std::vector<std::unique_ptr<redis_server>> nodes_;
+  // The cluster bus gets its own free port (by default it is port + 10000, which may be taken
+  // or beyond 65535).
+  static std::vector<std::string> node_args(int bus_port) {
+    return {"--cluster-enabled",      "yes",  "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", "2000", "--cluster-port",        std::to_string(bus_port)};
+  }
+
+  std::vector<std::unique_ptr<redis_server>> nodes_, replicas_;
+  std::vector<int> bus_ports_;
 };
 
 }  // namespace tokenauth::test
