@@ -21,8 +21,13 @@ int main() {
 
   const tokenauth::verifier verifier(key);
   const auto verified = verifier.verify(token);
-  if (!verified || verified->string("nick") != "consumer") {
+  if (!verified) {
     std::cerr << "consumer: own token not verified: " << verified.error().message() << '\n';
+    return 1;
+  }
+  if (verified->string("nick") != "consumer" || verified->string("id") != "1") {
+    std::cerr << "consumer: own token verified with the wrong claims: nick="
+              << verified->string("nick").value_or("<missing>") << '\n';
     return 1;
   }
 
