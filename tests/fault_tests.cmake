@@ -19,3 +19,11 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   set_tests_properties(soak PROPERTIES LABELS "soak;nosan" SKIP_RETURN_CODE 77 RUN_SERIAL ON
     TIMEOUT 120)
 endif()
+
+# Start-up failures of the server binary: each message names the setting to fix.
+if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
+  tokenauth_add_test(startup_test SOURCES fault/startup_test.cpp LABELS startup)
+  target_compile_definitions(startup_test
+    PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
+  add_dependencies(startup_test tokenauth-server)
+endif()

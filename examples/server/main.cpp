@@ -1,8 +1,13 @@
 // tokenauth example server: configuration, stores, the app and the HTTP transport, wired up.
+#include <boost/asio/ip/address.hpp>
+#include <boost/system/system_error.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <string>
 
 #include "access_log.hpp"
 #include "app.hpp"
@@ -19,6 +24,12 @@ static std::string read_dotenv() {
   return text.str();
 }
 
+// Prints "tokenauth-server: <what> (<fix>)" and returns the exit status of a failed start.
+static int fail(const std::string& what, const std::string& fix) {
+  std::fprintf(stderr, "tokenauth-server: %s (%s)\n", what.c_str(), fix.c_str());
+  return 1;
+}
+
 int main(int argc, char** argv) {
   auto env = [](const std::string& key) -> std::optional<std::string> {
     const char* v = std::getenv(key.c_str());
@@ -30,16 +41,48 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   const config& cfg = *parsed.cfg;
+  // Each start-up failure names the setting that fixes it.
+  boost::system::error_code bad_host;
+  boost::asio::ip::make_address(cfg.host, bad_host);
+  if (bad_host)
+    return fail("cannot listen on '" + cfg.host + "': not an IP address",
+                "set --host or HOST to an address such as 127.0.0.1, 0.0.0.0 or ::");
+  std::shared_ptr<tokenauth::refresh_store> store;
   try {
-    app application(cfg, make_refresh_store(cfg.store), make_user_store(cfg.users));
+    store = make_refresh_store(cfg.store);
+  } catch (const std::exception& e) {
+    return fail(std::string("refresh store: ") + e.what(), "check --store or STORE");
+  }
+  std::shared_ptr<user_store> users;
+  try {
+    users = make_user_store(cfg.users);
+  } catch (const std::exception& e) {
+    return fail(e.what(), cfg.users.rfind("mysql", 0) == 0
+                              ? "check --users or USERS_DB, or the DB_* settings"
+                              : "check --users or USERS_DB");
+  }
+  try {
+    app application(cfg, std::move(store), std::move(users));
     access_log log(cfg.access_log ? stdout : nullptr);
-    server srv(cfg, application, log);
-    srv.stop_on_signals();
-    std::fputs(banner(cfg, srv.port(), redact_store(cfg.store)).c_str(), stdout);
+    std::unique_ptr<server> srv;
+    try {
+      srv = std::make_unique<server>(cfg, application, log);
+    } catch (const boost::system::system_error& e) {
+      // e.what() would append Boost's source location; the code's message is what a person needs.
+      return fail(
+          "cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
+              e.code().message(),
+          "choose another port with --port or PORT, or another address with --host or HOST");
+    }
+    srv->stop_on_signals();
+    std::fputs(banner(cfg, srv->port(), redact_store(cfg.store)).c_str(), stdout);
     std::fflush(stdout);
-    srv.run();
+    srv->run();
     application.stop_workers();
     std::puts("tokenauth-server: stopped");
+  } catch (const boost::system::system_error& e) {
+    std::fprintf(stderr, "tokenauth-server: %s\n", e.code().message().c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tokenauth-server: %s\n", e.what());
     return 1;
