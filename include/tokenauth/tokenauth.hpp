@@ -1,0 +1,16 @@
+// Every core tokenauth header in one include: JWT signing and verification, refresh tokens with
+// the in-memory store, and the HTTP helpers. Not included here: the compiled stores
+// (sqlite_store.hpp, redis_store.hpp: they need their link targets) and beast.hpp (needs Boost).
+#pragma once
+
+#include "tokenauth/base64url.hpp"
+#include "tokenauth/clock.hpp"
+#include "tokenauth/error.hpp"
+#include "tokenauth/hmac.hpp"
+#include "tokenauth/http.hpp"
+#include "tokenauth/jwt.hpp"
+#include "tokenauth/memory_store.hpp"
+#include "tokenauth/refresh.hpp"
+#include "tokenauth/result.hpp"
+#include "tokenauth/store.hpp"
+#include "tokenauth/version.hpp"
