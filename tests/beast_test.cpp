@@ -66,3 +66,31 @@ TEST_CASE("a bad Bearer token is the verifier's error") {
   CHECK(tokenauth::beast::verify_bearer(verifier, request_with("Bearer " + old)).error() ==
         errc::expired);
 }
+
+TEST_CASE("through a verified-token cache: a hit still checks expiry") {
+  tokenauth::unix_seconds now = 1'000'000;
+  auto clock = [&now] { return now; };
+  tokenauth::verify_options vo;
+  vo.clock = clock;
+  const tokenauth::verifier verifier(key, vo);
+  tokenauth::verify_cache_options co;
+  co.clock = clock;
+  const tokenauth::verify_cache cache(co);
+  tokenauth::signer_options so;
+  so.ttl = 60;
+  so.clock = clock;
+  const auto req =
+      request_with("Bearer " + tokenauth::signer(key, so).sign(claim_set().set("id", "9")));
+
+  for (int i = 0; i < 3; ++i) {
+    const auto claims = tokenauth::beast::verify_bearer(verifier, cache, req);
+    REQUIRE(claims);
+    CHECK(claims->string("id") == "9");
+  }
+  CHECK(cache.stats().hits == 2);
+  CHECK(cache.stats().misses == 1);
+  CHECK(tokenauth::beast::verify_bearer(verifier, cache, request_with("")).error() ==
+        errc::token_missing);
+  now += 60;
+  CHECK(tokenauth::beast::verify_bearer(verifier, cache, req).error() == errc::expired);
+}

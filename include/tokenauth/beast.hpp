@@ -9,6 +9,7 @@
 #include "tokenauth/error.hpp"
 #include "tokenauth/http.hpp"
 #include "tokenauth/jwt.hpp"
+#include "tokenauth/verify_cache.hpp"
 
 namespace tokenauth::beast {
 
@@ -22,6 +23,16 @@ verify_result verify_bearer(const verifier& v,
   const auto token = http::bearer_token(request[::boost::beast::http::field::authorization]);
   if (!token) return errc::token_missing;
   return v.verify(*token);
+}
+
+// The same through a verified-token cache (verify_cache::verify): a token seen before costs a
+// SHA-256 and a look-up instead of a signature check; time and iss/aud/sub checks still run.
+template <class Fields>
+verify_result verify_bearer(const verifier& v, const verify_cache& cache,
+                            const ::boost::beast::http::header<true, Fields>& request) {
+  const auto token = http::bearer_token(request[::boost::beast::http::field::authorization]);
+  if (!token) return errc::token_missing;
+  return cache.verify(v, *token);
 }
 
 }  // namespace tokenauth::beast
