@@ -31,3 +31,12 @@ if(TARGET tokenauth::redis)
   add_test(NAME redis_sentinel_test COMMAND redis_sentinel_test)
   set_tests_properties(redis_sentinel_test PROPERTIES LABELS "redis-sentinel" TIMEOUT 300)
 endif()
+if(TARGET tokenauth::redis)
+  # Under CI=true a missing redis-server fails the Redis tests rather than skipping them: each
+  # suite is run once with no server to find, and must fail.
+  foreach(suite redis_store_test redis_cluster_test redis_sentinel_test)
+    add_test(NAME ${suite}_fails_without_redis_under_ci COMMAND ${suite} "[contract]")
+    set_tests_properties(${suite}_fails_without_redis_under_ci PROPERTIES
+      ENVIRONMENT "CI=true;REDIS_SERVER=/nonexistent/redis-server" WILL_FAIL TRUE TIMEOUT 60)
+  endforeach()
+endif()
