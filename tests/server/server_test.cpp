@@ -182,7 +182,7 @@ TEST_CASE("expired access token, reissuance, and reuse of a rotated cookie revok
   CHECK(cleared(after));
 }
 
-TEST_CASE("reissuance with the cookie alone works; without a cookie it is 403") {
+TEST_CASE("reissuance with the cookie alone works, and without a cookie it is 403") {
   fixture f(store_kind());
   auto s = new_session(f, "ada");
   auto r = reissue(f, std::nullopt, s.cookie);
@@ -439,7 +439,7 @@ TEST_CASE("a malformed or empty refresh cookie does not hide a good one of the s
   CHECK(refresh_cookie(r));
 }
 
-TEST_CASE("cookie-name __Host-: Path=/, Secure, no Domain; the default name is ignored") {
+TEST_CASE("cookie-name __Host-: Path=/, Secure, no Domain, and the default name is ignored") {
   auto cfg = test_config();
   cfg.cookie_name = "__Host-refresh";
   fixture f(make_store("memory"), cfg);

@@ -119,7 +119,7 @@ TEST_CASE("a bucket lets `burst` attempts through at once, then per_minute a min
   CHECK(passed(*t, "other", "10.0.0.1", t0, 20) == 6);               // accounts are separate
 }
 
-TEST_CASE("a success refills the account's bucket; the address bucket is separate") {
+TEST_CASE("a success refills the account's bucket, and the address bucket is separate") {
   const std::string kind = GENERATE(from_range(kinds()));
   INFO(kind);
   auto t = make(kind, {3, 3}, {10, 10});
