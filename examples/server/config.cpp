@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <charconv>
@@ -281,9 +282,20 @@ const option_spec options[] = {
        return set_uint(c.body_limit, v, 1024, 64 << 20, "body-limit");
      }},
     {"read-timeout", "READ_TIMEOUT", "SECONDS",
-     "time a request (or a keep-alive wait) may take to arrive (default 15)",
+     "time a request may take to arrive, the first on a connection from accept (default 15)",
      [](config& c, const std::string& v) {
        return set_uint(c.read_timeout, v, 1, 3600, "read-timeout");
+     }},
+    {"idle-timeout", "IDLE_TIMEOUT", "SECONDS",
+     "time a keep-alive connection may wait for its next request (default 5)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.idle_timeout, v, 1, 3600, "idle-timeout");
+     }},
+    {"max-connections", "MAX_CONNECTIONS", "N",
+     "open connections at most; more wait in the listen backlog (default: the open-file\n"
+     "                          limit (RLIMIT_NOFILE) minus 64, at least 16)",
+     [](config& c, const std::string& v) {
+       return set_uint(c.max_connections, v, 1, 10000000, "max-connections");
      }},
     {"access-log", "ACCESS_LOG", "true|false", "one line per request on stdout (default true)",
      [](config& c, const std::string& v) -> std::string {
@@ -342,6 +354,19 @@ std::optional<std::string> random_secret() {
 }
 
 }  // namespace
+
+std::size_t default_max_connections(std::uint64_t nofile_limit) {
+  constexpr std::uint64_t reserve = 64, floor = 16, ceiling = 1000000;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(
+      nofile_limit > reserve ? nofile_limit - reserve : 0, floor, ceiling));
+}
+
+std::size_t connection_limit(const config& c) {
+  if (c.max_connections != 0) return c.max_connections;
+  rlimit nofile{};
+  const bool known = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY;
+  return default_max_connections(known ? nofile.rlim_cur : 1024);
+}
 
 std::optional<unix_seconds> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -529,6 +554,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   if (!c.store_threads_set && (c.store != "memory" || remote_users)) c.store_threads = 8;
   if (remote_users && c.store_threads == 0)
     return fail("store-threads 0 would run MySQL user lookups on the I/O threads; use 1 or more");
+  c.max_connections = connection_limit(c);
   return {std::move(c), {}, 0};
 }
 

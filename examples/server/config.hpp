@@ -43,7 +43,9 @@ struct config {
   std::size_t store_queue = 4096;
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 64 * 1024;
-  unsigned read_timeout = 15;  // seconds a request may take to arrive, idle wait included
+  unsigned read_timeout = 15;  // seconds a request may take to arrive (the first one: from accept)
+  unsigned idle_timeout = 5;   // seconds a keep-alive connection may wait for its next request
+  std::size_t max_connections = 0;  // open connections at most; 0: derived from RLIMIT_NOFILE
   bool access_log = true;
   bool demo = false;  // demo-only routes even off loopback (on a loopback host they are always on)
   std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
@@ -63,6 +65,13 @@ using env_lookup = std::function<std::optional<std::string>(const std::string&)>
 // args excludes argv[0]; dotenv is the text of ./.env (empty when there is none).
 config_outcome parse_config(const std::vector<std::string>& args, const env_lookup& env,
                             std::string_view dotenv);
+
+// The default --max-connections for a soft RLIMIT_NOFILE: the limit minus a reserve for the files,
+// store connections and listening socket the server needs besides connections.
+std::size_t default_max_connections(std::uint64_t nofile_limit);
+
+// cfg.max_connections, or when it is 0 the default for this process's RLIMIT_NOFILE.
+std::size_t connection_limit(const config& cfg);
 
 // "90", "5s", "15m", "1h", "14d" -> seconds; nullopt for anything else or out of range.
 std::optional<tokenauth::unix_seconds> parse_duration(std::string_view text);

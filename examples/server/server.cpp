@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -35,6 +36,11 @@ struct shared_state {
   access_log& log;
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};  // requests read and not yet fully answered
+  // Open connections, and the listener's pause at --max-connections: a closing connection
+  // that sees the pause calls slot_freed (set once, before the first accept).
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> accept_paused{false};
+  std::function<void()> slot_freed = {};
 };
 
 class session : public std::enable_shared_from_this<session> {
@@ -43,6 +49,11 @@ class session : public std::enable_shared_from_this<session> {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) client_address_ = peer.address().to_string();
+  }
+
+  ~session() {
+    --state_.connections;
+    if (state_.accept_paused && !state_.stopping) state_.slot_freed();
   }
 
   void start() {
@@ -154,7 +165,21 @@ class session : public std::enable_shared_from_this<session> {
     --state_.active;
     if (ec) return close();
     if (!keep_alive_ || state_.stopping) return linger_close();
-    read();
+    await_request();
+  }
+
+  // Between requests on a keep-alive connection: the idle timeout until the next request's first
+  // bytes, then the read timeout for the rest of it.
+  void await_request() {
+    if (buffer_.size() > 0) return read();  // pipelined: already here
+    stream_.expires_after(std::chrono::seconds(state_.cfg.idle_timeout));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec)
+                                return self->close();  // idle too long, or the client went away
+                              self->buffer_.commit(n);
+                              self->read();
+                            });
   }
 
   // Half-close, then drain what the client still sends (for a short while), so a response sent
@@ -209,19 +234,35 @@ class listener : public std::enable_shared_from_this<listener> {
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  void start() { accept(); }
+  void start() {
+    state_.slot_freed = [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        net::post(self->acceptor_.get_executor(), [self] { self->resume(); });
+    };
+    accept();
+  }
 
   void close() {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->backoff_timer_.cancel();
     });
   }
 
  private:
+  // On the acceptor's strand, with no accept outstanding. At --max-connections it pauses: further
+  // connections wait in the kernel's backlog until one closes (~session calls slot_freed).
   void accept() {
+    state_.accept_paused = true;  // first, then the count: ~session decrements, then looks
+    if (state_.connections >= max_connections_) return;
+    state_.accept_paused = false;
     acceptor_.async_accept(connection_executor(),
                            beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void resume() {
+    if (acceptor_.is_open() && state_.accept_paused.exchange(false)) accept();
   }
 
   // A connection's handlers must never run concurrently. With one I/O thread that holds by
@@ -235,16 +276,38 @@ class listener : public std::enable_shared_from_this<listener> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
+      backoff_ = {};
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
+      ++state_.connections;
       std::make_shared<session>(std::move(socket), state_)->start();
+    } else if (out_of_resources(ec)) {
+      // The connection stays in the backlog and the socket stays readable: accepting again at
+      // once would spin a core until a descriptor frees up. Back off, doubling up to 1 s.
+      backoff_ = std::min<std::chrono::milliseconds>(
+          backoff_.count() == 0 ? std::chrono::milliseconds(10) : backoff_ * 2,
+          std::chrono::seconds(1));
+      backoff_timer_.expires_after(backoff_);
+      backoff_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && self->acceptor_.is_open()) self->accept();
+      });
+      return;
     }
     accept();
+  }
+
+  static bool out_of_resources(const beast::error_code& ec) {
+    namespace errc = boost::system::errc;
+    return ec == errc::too_many_files_open || ec == errc::too_many_files_open_in_system ||
+           ec == errc::no_buffer_space || ec == errc::not_enough_memory;
   }
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
   shared_state& state_;
+  const std::size_t max_connections_ = connection_limit(state_.cfg);
+  net::steady_timer backoff_timer_{acceptor_.get_executor()};
+  std::chrono::milliseconds backoff_{0};
 };
 
 }  // namespace

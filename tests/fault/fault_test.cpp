@@ -392,3 +392,46 @@ TEST_CASE("Server SIGKILLed and restarted: existing sessions still refresh", "[f
   }
   require_clean_exit(srv);
 }
+
+TEST_CASE("Out of file descriptors: accept backs off instead of spinning, then serves again",
+          "[fault][emfile]") {
+  temp_dir dir;
+  server_process srv(
+      TOKENAUTH_SERVER_BINARY,
+      server_args(dir, "memory", {"--max-connections", "100000", "--read-timeout", "60"}),
+      dir / "server.log");
+  const std::uint16_t port = srv.port();
+  REQUIRE(status_of(once(port, test_http::build("GET", "/getnumber"))) == 401);
+
+  // Leave the server a few descriptors beyond what it holds, then open many more connections
+  // than that: the kernel completes them all (listen backlog), accept() fails with EMFILE.
+  rlimit lowered{};
+  REQUIRE(::prlimit(srv.pid(), RLIMIT_NOFILE, nullptr, &lowered) == 0);
+  const rlimit original = lowered;
+  lowered.rlim_cur = fd_count(srv.pid()) + 6;
+  REQUIRE(::prlimit(srv.pid(), RLIMIT_NOFILE, &lowered, nullptr) == 0);
+  std::vector<std::unique_ptr<test_http::connection>> crowd;
+  for (int i = 0; i < 40; ++i) crowd.push_back(std::make_unique<test_http::connection>(port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::size_t fds_full = fd_count(srv.pid());
+
+  // Over 2 s, a server retrying accept() at once would burn a core (~200 ticks at 100 Hz).
+  const long ticks_hz = ::sysconf(_SC_CLK_TCK);
+  const long before = cpu_ticks(srv.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long used = cpu_ticks(srv.pid()) - before;
+  std::printf(
+      "emfile: server at its fd limit (%zu fds) with 40 connections waiting: %ld ticks "
+      "(%.0f ms) of CPU in 2 s\n",
+      fds_full, used, 1000.0 * static_cast<double>(used) / static_cast<double>(ticks_hz));
+  CHECK(used <= ticks_hz / 10);  // at most 5% of one core
+
+  // The crowd leaves; descriptors free up and the server answers again (backoff is at most 1 s).
+  crowd.clear();
+  const auto t0 = clock_type::now();
+  CHECK(status_of(once(port, test_http::build("GET", "/getnumber"))) == 401);
+  std::printf("emfile: served again %.0f ms after the crowd left\n", ms_since(t0));
+  REQUIRE(::prlimit(srv.pid(), RLIMIT_NOFILE, &original, nullptr) == 0);
+  CHECK(status_of(once(port, test_http::build("GET", "/getnumber"))) == 401);
+  require_clean_exit(srv);
+}

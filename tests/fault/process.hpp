@@ -164,6 +164,23 @@ inline std::size_t fd_count(pid_t pid) {
   return n;
 }
 
+// CPU time a process has used (user + system), in clock ticks (/proc/PID/stat fields 14 and 15).
+inline long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos)
+    throw std::runtime_error("no /proc stat for " + std::to_string(pid));
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
 // Resident set size of a process, in KiB.
 inline std::size_t rss_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");

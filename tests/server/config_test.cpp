@@ -1,6 +1,8 @@
 // The example server's configuration: precedence flags > environment > .env > defaults.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
 #include <map>
 
 #include "config.hpp"
@@ -233,6 +235,41 @@ TEST_CASE("login throttling settings: rates, the per-address queue share, truste
       {{"--login-rate-address", "lots"}, "login-rate-address must be a whole number"},
       {{"--bcrypt-queue-per-address", "0"},
        "bcrypt-queue-per-address must be a whole number from 1"},
+  };
+  for (const auto& [args, message] : bad) {
+    auto r = parse(args);
+    CHECK_FALSE(r.cfg);
+    CHECK(r.exit_code == 2);
+    CHECK(r.message.find(message) != std::string::npos);
+  }
+}
+
+TEST_CASE("connection settings: idle timeout, and max-connections from RLIMIT_NOFILE") {
+  auto d = parse({});
+  REQUIRE(d.cfg);
+  CHECK(d.cfg->idle_timeout == 5);
+  CHECK(d.cfg->read_timeout == 15);
+  rlimit nofile{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &nofile) == 0);
+  CHECK(d.cfg->max_connections == default_max_connections(nofile.rlim_cur));
+  CHECK(default_max_connections(1024) == 960);
+  CHECK(default_max_connections(65536) == 65472);
+  CHECK(default_max_connections(70) == 16);  // never fewer than 16
+  CHECK(default_max_connections(0) == 16);
+  auto o = parse({"--idle-timeout", "2", "--max-connections=500"},
+                 {{"IDLE_TIMEOUT", "9"}, {"MAX_CONNECTIONS", "7"}});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->idle_timeout == 2);
+  CHECK(o.cfg->max_connections == 500);
+  auto env = parse({}, {{"IDLE_TIMEOUT", "9"}, {"MAX_CONNECTIONS", "7"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->idle_timeout == 9);
+  CHECK(env.cfg->max_connections == 7);
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"--idle-timeout", "0"}, "idle-timeout must be a whole number from 1 to 3600, got '0'"},
+      {{"--idle-timeout", "5s"}, "idle-timeout must be a whole number"},
+      {{"--max-connections", "0"}, "max-connections must be a whole number from 1"},
+      {{"--max-connections", "many"}, "max-connections must be a whole number"},
   };
   for (const auto& [args, message] : bad) {
     auto r = parse(args);

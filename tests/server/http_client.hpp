@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -91,6 +93,13 @@ class connection {
     r.body = buf_.substr(end + 4, length);
     buf_.erase(0, end + 4 + length);
     return r;
+  }
+
+  // True when bytes (or EOF) arrive within `wait`; consumes nothing.
+  bool readable_within(std::chrono::milliseconds wait) {
+    if (!buf_.empty()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
   }
 
   // True once the server has closed the connection (reads EOF, with nothing else pending).

@@ -530,6 +530,48 @@ TEST_CASE("silent and slow clients are disconnected after the read timeout") {
   CHECK(f.request("GET", "/getnumber").status == 401);
 }
 
+TEST_CASE("a keep-alive connection idle past the idle timeout is closed, a slow request is not") {
+  auto cfg = test_config();
+  cfg.idle_timeout = 1;
+  cfg.read_timeout = 30;
+  fixture f(make_store("memory"), cfg);
+  test_http::connection idle(f.port()), slow(f.port());
+  for (auto* c : {&idle, &slow}) {
+    REQUIRE(c->send(test_http::build("GET", "/getnumber")));
+    REQUIRE(c->read());
+  }
+  // The next request has begun: the read timeout (30 s) governs it, not the idle timeout.
+  REQUIRE(slow.send("GET /getnumber HTTP/1.1\r\n"));
+  CHECK(idle.closed_by_peer());  // after ~1 s (the client's own receive timeout is 10 s)
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(slow.send("Host: x\r\n\r\n"));
+  auto r = slow.read();
+  REQUIRE(r);
+  CHECK(r->status == 401);
+}
+
+TEST_CASE("max-connections: connections beyond it wait in the backlog until one closes") {
+  auto cfg = test_config();
+  cfg.max_connections = 2;
+  cfg.threads = 1;
+  fixture f(make_store("memory"), cfg);
+  auto first = std::make_unique<test_http::connection>(f.port());
+  test_http::connection second(f.port());
+  for (auto* c : {first.get(), &second}) {
+    REQUIRE(c->send(test_http::build("GET", "/getnumber")));
+    REQUIRE(c->read());
+  }
+  test_http::connection third(f.port());  // the kernel completes the handshake; nobody accepts
+  REQUIRE(third.send(test_http::build("GET", "/getnumber")));
+  CHECK_FALSE(third.readable_within(std::chrono::milliseconds(300)));
+  first.reset();  // a slot frees up: the third is accepted and answered
+  auto r = third.read();
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  REQUIRE(second.send(test_http::build("GET", "/getnumber")));
+  CHECK(second.read());
+}
+
 TEST_CASE("GET / serves the demo page with a strict Content-Security-Policy") {
   fixture f("memory");
   auto r = f.request("GET", "/");
