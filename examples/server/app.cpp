@@ -12,6 +12,7 @@
 #include "health.hpp"
 #include "password.hpp"
 #include "session_ids.hpp"
+#include "signing_keys.hpp"
 #include "throttle.hpp"
 #include "tokenauth/http.hpp"
 #include "tokenauth/jwt.hpp"
@@ -28,8 +29,7 @@ constexpr std::string_view allowed_headers = "authorization, content-type, withc
 
 struct app::services {
   config cfg;
-  tokenauth::signer signer;
-  tokenauth::verifier verifier;
+  signing_keys keys;  // the signer, verifier and JWKS of the moment
   tokenauth::refresh_service refresh;
   std::shared_ptr<user_store> users;
   http::cookie_options cookie;
@@ -81,7 +81,7 @@ std::string access_token(const services& s, std::string_view id, std::string_vie
                          std::string_view name) {
   tokenauth::claim_set c;
   c.set("id", id).set("nick", nick).set("name", name).set("sub", id);
-  return s.signer.sign(c);
+  return s.keys.current()->signer.sign(c);
 }
 
 // The verified claims of the request's Bearer token, or the 401 to send.
@@ -94,7 +94,7 @@ auth_outcome authenticate(const request& req, const services& s) {
   if (!req.authorization) return {std::nullopt, error_response(401, "Not Logged In")};
   auto token = http::bearer_token(*req.authorization);
   if (!token) return {std::nullopt, error_response(401, "jwt must be provided")};
-  auto v = s.verifier.verify(*token);
+  auto v = s.keys.current()->verifier.verify(*token);
   if (!v) return {std::nullopt, error_response(401, v.error().message())};
   return {std::move(*v), {}};
 }
@@ -242,7 +242,7 @@ response reissue(const request& req, services& s) {
   if (req.authorization) {
     auto token = http::bearer_token(*req.authorization);
     if (!token) return error_response(401, "jwt must be provided");
-    auto v = s.verifier.verify_allow_expired(*token);
+    auto v = s.keys.current()->verifier.verify_allow_expired(*token);
     if (!v) return error_response(401, v.error().message());
     old = std::move(*v);
   }
@@ -583,9 +583,6 @@ response error_response(unsigned status, std::string_view message) {
 
 app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
          std::shared_ptr<user_store> users, tokenauth::clock_fn clock) {
-  tokenauth::hmac_key key(cfg.jwt_secret);
-  tokenauth::verify_options vo;
-  vo.clock = clock;
   // Login counters live beside the sessions: in Redis, shared by every instance, when the refresh
   // store is Redis; in this process otherwise.
   const bucket_limits per_account{cfg.login_rate_account, cfg.login_rate_account};
@@ -610,8 +607,7 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   auto dummy = bcrypt::hash("tokenauth dummy password", cfg.bcrypt_cost);
   if (!dummy) throw std::runtime_error("bcrypt is not available from libcrypt");
   services_.reset(new services{cfg,
-                               tokenauth::signer(key, {cfg.access_ttl, clock, {}}),
-                               tokenauth::verifier(key, vo),
+                               {cfg, clock},
                                tokenauth::refresh_service(std::move(refresh_store), ro),
                                std::move(users),
                                std::move(cookie),
@@ -630,6 +626,11 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
 }
 
 app::~app() = default;
+
+std::pair<bool, std::string> app::reload_keys() {
+  auto outcome = services_->keys.reload();
+  return {outcome.ok, std::move(outcome.message)};
+}
 
 void app::stop_workers() {
   services_->password_pool.stop();

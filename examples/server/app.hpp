@@ -70,6 +70,10 @@ class app {
   // transport has stopped and before destroying what the resume callbacks post to.
   void stop_workers();
 
+  // Reloads the signing keys from --jwt-keys-dir (on SIGHUP): {true, what is in use now}, or
+  // {false, why the previous keys stay}. Thread-safe; requests in flight are not disturbed.
+  std::pair<bool, std::string> reload_keys();
+
   struct services;
 
  private:

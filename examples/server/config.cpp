@@ -304,6 +304,31 @@ const option_spec options[] = {
        c.access_log = *b;
        return {};
      }},
+    {"jwt-alg", "JWT_ALG", "HS256|ES256|EdDSA|RS256",
+     "access-token signature (default HS256 with JWT_SECRET); the others sign with a private\n"
+     "                          key from --jwt-key-file, JWT_PRIVATE_KEY or --jwt-keys-dir",
+     [](config& c, const std::string& v) -> std::string {
+       const auto alg = tokenauth::algorithm_from_string(v);
+       if (!alg || (*alg != tokenauth::algorithm::hs256 && *alg != tokenauth::algorithm::es256 &&
+                    *alg != tokenauth::algorithm::eddsa && *alg != tokenauth::algorithm::rs256))
+         return "jwt-alg must be HS256, ES256, EdDSA or RS256, got '" + v + "'";
+       c.jwt_alg = *alg;
+       return {};
+     }},
+    {"jwt-key-file", "JWT_KEY_FILE", "PATH",
+     "PEM private key (PKCS#8) that signs access tokens; kid = its RFC 7638 thumbprint",
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "jwt-key-file must not be empty";
+       c.jwt_key_file = v;
+       return {};
+     }},
+    {"jwt-keys-dir", "JWT_KEYS_DIR", "DIR",
+     "every *.pem in DIR is a private key: the newest file signs, all verify; SIGHUP reloads",
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "jwt-keys-dir must not be empty";
+       c.jwt_keys_dir = v;
+       return {};
+     }},
     {"demo", "DEMO", "true|false",
      "offer the demo page's stolen-token simulation on any --host (default: loopback only)",
      [](config& c, const std::string& v) -> std::string {
@@ -408,8 +433,9 @@ std::string help_text() {
       "tokenauth example server: JWT access tokens and rotating refresh tokens over HTTP.\n\n"
       "usage: tokenauth-server [--flag VALUE | --flag=VALUE]...\n\n"
       "Each flag has an environment twin (also read from ./.env); flags win over the\n"
-      "environment, which wins over .env. JWT_SECRET (>= 32 bytes) is read from the\n"
-      "environment or .env only, never from a flag.\n\n";
+      "environment, which wins over .env. JWT_SECRET (>= 32 bytes) and JWT_PRIVATE_KEY (PEM;\n"
+      "a one-line value may write its line breaks as \\n) are read from the environment or\n"
+      ".env only, never from a flag.\n\n";
   for (const auto& o : options) {
     std::string left = "  --" + std::string(o.flag) + " " + std::string(o.arg);
     if (left.size() < 26)
@@ -438,6 +464,16 @@ std::string banner(const config& c, std::uint16_t port, const std::string& store
          (c.cookie_name.rfind("__Host-", 0) == 0 ? "; Path=/" : "; Path=/auth") + "; HttpOnly" +
          (c.cookie_secure ? "; Secure" : "") +
          "; SameSite=" + std::string(tokenauth::http::to_string(c.cookie_same_site)) + "\n";
+  out += "  access tokens: " + std::string(tokenauth::to_string(c.jwt_alg));
+  if (!c.jwt_keys_dir.empty())
+    out += ", keys from " + c.jwt_keys_dir + " (SIGHUP reloads)";
+  else if (!c.jwt_key_file.empty())
+    out += ", key from " + c.jwt_key_file;
+  else if (!c.jwt_private_key.empty())
+    out += ", key from JWT_PRIVATE_KEY";
+  else
+    out += ", JWT_SECRET";
+  out += "\n";
   for (const auto& n : c.notes) out += "  warning: " + n + "\n";
   return out;
 }
@@ -474,6 +510,10 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     if (!o) {
       if (a.substr(0, eq) == "jwt-secret")
         return fail("JWT_SECRET is read from the environment or .env only, never from a flag");
+      if (a.substr(0, eq) == "jwt-private-key")
+        return fail(
+            "JWT_PRIVATE_KEY is read from the environment or .env only, never from a flag "
+            "(or name a file with --jwt-key-file)");
       return fail("unknown flag --" + std::string(a.substr(0, eq)) + " (see --help)");
     }
     std::string value;
@@ -524,6 +564,23 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
       }
   }
 
+  // The signing key: HS256 takes JWT_SECRET, the others exactly one private key source.
+  if (auto pem = lookup("JWT_PRIVATE_KEY"); pem && !pem->empty()) c.jwt_private_key = *pem;
+  const bool hmac = c.jwt_alg == tokenauth::algorithm::hs256;
+  const int key_sources =
+      !c.jwt_key_file.empty() + !c.jwt_private_key.empty() + !c.jwt_keys_dir.empty();
+  const std::string alg_name(tokenauth::to_string(c.jwt_alg));
+  if (hmac && key_sources > 0)
+    return fail(std::string(!c.jwt_key_file.empty()   ? "jwt-key-file"
+                            : !c.jwt_keys_dir.empty() ? "jwt-keys-dir"
+                                                      : "JWT_PRIVATE_KEY") +
+                " needs --jwt-alg ES256, EdDSA or RS256 (HS256 signs with JWT_SECRET)");
+  if (!hmac && key_sources == 0)
+    return fail("jwt-alg " + alg_name +
+                " needs a private key: --jwt-key-file PATH, JWT_PRIVATE_KEY or --jwt-keys-dir DIR");
+  if (key_sources > 1)
+    return fail("set only one of --jwt-key-file, JWT_PRIVATE_KEY and --jwt-keys-dir");
+
   if (auto secret = lookup("JWT_SECRET"); secret && !secret->empty()) {
     if (secret->size() < 32)
       return fail("JWT_SECRET is " + std::to_string(secret->size()) +
@@ -534,9 +591,10 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     if (!generated) return fail("could not generate a random JWT_SECRET (no CSPRNG)");
     c.jwt_secret = std::move(*generated);
     c.jwt_secret_generated = true;
-    c.notes.push_back(
-        "JWT_SECRET is not set: using a random secret, so access tokens will not survive a "
-        "restart");
+    if (hmac)
+      c.notes.push_back(
+          "JWT_SECRET is not set: using a random secret, so access tokens will not survive a "
+          "restart");
   }
   // Browsers drop a __Host- or __Secure- cookie that is not Secure (RFC 6265bis §4.1.3).
   if ((c.cookie_name.rfind("__Host-", 0) == 0 || c.cookie_name.rfind("__Secure-", 0) == 0) &&

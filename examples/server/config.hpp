@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenauth/algorithm.hpp"
 #include "tokenauth/clock.hpp"
 #include "tokenauth/http.hpp"
 
@@ -50,6 +51,12 @@ struct config {
   bool demo = false;  // demo-only routes even off loopback (on a loopback host they are always on)
   std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
   bool jwt_secret_generated = false;
+  // Access-token signing: HS256 with jwt_secret, or ES256 / EdDSA / RS256 with exactly one of
+  // a PEM file, PEM text (JWT_PRIVATE_KEY, environment or .env only) or a directory of PEM files.
+  tokenauth::algorithm jwt_alg = tokenauth::algorithm::hs256;
+  std::string jwt_key_file;
+  std::string jwt_private_key;
+  std::string jwt_keys_dir;
   std::vector<std::string> notes;  // warnings for the start-up banner
 };
 

@@ -308,3 +308,65 @@ TEST_CASE("--help lists every flag with its environment twin") {
         "--bcrypt-cost", "[PORT]", "JWT_SECRET"})
     CHECK(o.message.find(s) != std::string::npos);
 }
+
+TEST_CASE("jwt-alg and the key sources: HS256 by default, one private key for the others") {
+  auto o = parse({});
+  REQUIRE(o.cfg);
+  CHECK(o.cfg->jwt_alg == tokenauth::algorithm::hs256);
+  CHECK(o.cfg->jwt_key_file.empty());
+
+  auto file = parse({"--jwt-alg", "ES256", "--jwt-key-file", "/keys/signing.pem"});
+  REQUIRE(file.cfg);
+  CHECK(file.cfg->jwt_alg == tokenauth::algorithm::es256);
+  CHECK(file.cfg->jwt_key_file == "/keys/signing.pem");
+  CHECK_THAT(banner(*file.cfg, 8080, "memory"),
+             Catch::Contains("access tokens: ES256, key from /keys/signing.pem"));
+
+  auto env = parse({}, {{"JWT_ALG", "EdDSA"}, {"JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----"}});
+  REQUIRE(env.cfg);
+  CHECK(env.cfg->jwt_alg == tokenauth::algorithm::eddsa);
+  CHECK(env.cfg->jwt_private_key == "-----BEGIN PRIVATE KEY-----");
+  CHECK_THAT(banner(*env.cfg, 8080, "memory"), !Catch::Contains("BEGIN"));
+
+  auto dir = parse({"--jwt-alg=RS256"}, {}, "JWT_KEYS_DIR=/etc/tokenauth/keys\n");
+  REQUIRE(dir.cfg);
+  CHECK(dir.cfg->jwt_keys_dir == "/etc/tokenauth/keys");
+  CHECK_THAT(banner(*dir.cfg, 8080, "memory"), Catch::Contains("SIGHUP reloads"));
+
+  // An asymmetric algorithm does not warn about a missing JWT_SECRET: tokens survive restarts.
+  auto no_secret = parse({"--jwt-alg", "EdDSA", "--jwt-key-file", "k.pem"}, {{"JWT_SECRET", ""}});
+  REQUIRE(no_secret.cfg);
+  CHECK(no_secret.cfg->notes.empty());
+}
+
+TEST_CASE("jwt-alg and key sources: every bad value and combination is named") {
+  auto refused = [](config_outcome o) {
+    CHECK_FALSE(o.cfg);
+    CHECK(o.exit_code == 2);
+    return o.message;
+  };
+  CHECK(refused(parse({"--jwt-alg", "none"})) ==
+        "--jwt-alg: jwt-alg must be HS256, ES256, EdDSA or RS256, got 'none'");
+  CHECK(refused(parse({"--jwt-alg", "ES384"})) ==
+        "--jwt-alg: jwt-alg must be HS256, ES256, EdDSA or RS256, got 'ES384'");
+  CHECK(refused(parse({}, {{"JWT_ALG", "hs256"}})) ==
+        "JWT_ALG: jwt-alg must be HS256, ES256, EdDSA or RS256, got 'hs256'");
+  CHECK(refused(parse({"--jwt-key-file="})) == "--jwt-key-file: jwt-key-file must not be empty");
+  CHECK(refused(parse({"--jwt-keys-dir="})) == "--jwt-keys-dir: jwt-keys-dir must not be empty");
+  CHECK(refused(parse({"--jwt-alg", "ES256"})) ==
+        "jwt-alg ES256 needs a private key: --jwt-key-file PATH, JWT_PRIVATE_KEY or "
+        "--jwt-keys-dir DIR");
+  CHECK(refused(parse({"--jwt-key-file", "k.pem"})) ==
+        "jwt-key-file needs --jwt-alg ES256, EdDSA or RS256 (HS256 signs with JWT_SECRET)");
+  CHECK(refused(parse({"--jwt-keys-dir", "keys"})) ==
+        "jwt-keys-dir needs --jwt-alg ES256, EdDSA or RS256 (HS256 signs with JWT_SECRET)");
+  CHECK(refused(parse({}, {{"JWT_PRIVATE_KEY", "pem"}})) ==
+        "JWT_PRIVATE_KEY needs --jwt-alg ES256, EdDSA or RS256 (HS256 signs with JWT_SECRET)");
+  CHECK(refused(parse({"--jwt-alg", "EdDSA", "--jwt-key-file", "k.pem", "--jwt-keys-dir", "d"})) ==
+        "set only one of --jwt-key-file, JWT_PRIVATE_KEY and --jwt-keys-dir");
+  CHECK(refused(parse({"--jwt-alg", "EdDSA", "--jwt-key-file", "k.pem"},
+                      {{"JWT_PRIVATE_KEY", "pem"}})) ==
+        "set only one of --jwt-key-file, JWT_PRIVATE_KEY and --jwt-keys-dir");
+  CHECK_THAT(refused(parse({"--jwt-private-key", "pem"})),
+             Catch::StartsWith("JWT_PRIVATE_KEY is read from the environment or .env only"));
+}
