@@ -176,8 +176,8 @@ bool mysql_user_store_available() {
 
 std::shared_ptr<user_store> make_mysql_user_store(const mysql_settings&) {
   throw std::runtime_error(
-      "this tokenauth-server was built without MySQL support (CMake "
-      "-DTOKENAUTH_SERVER_WITH_MYSQL=ON and libmariadb-dev add it); use --users sqlite:PATH");
+      "built without MySQL support (CMake -DTOKENAUTH_SERVER_WITH_MYSQL=OFF; ON, with "
+      "libmariadb-dev installed, adds it); use --users sqlite:PATH");
 }
 #endif
 
