@@ -117,7 +117,14 @@ class mariadb_server {
 
   void stop() { signal_and_wait(SIGTERM); }  // clean shutdown
   void kill_now() { signal_and_wait(SIGKILL); }
-  void pause() { kill(pid_, SIGSTOP); }
+  // Returns once every thread has stopped: SIGSTOP reaches a busy multi-threaded process some
+  // time after kill() returns, and a query sent meanwhile would still be answered.
+  void pause() {
+    REQUIRE(kill(pid_, SIGSTOP) == 0);
+    int status = 0;
+    REQUIRE(waitpid(pid_, &status, WUNTRACED) == pid_);
+    REQUIRE(WIFSTOPPED(status));
+  }
   void resume() { kill(pid_, SIGCONT); }
 
   // Runs one statement as root (over the socket) and returns its rows; REQUIREs success.
