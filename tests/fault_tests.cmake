@@ -1,4 +1,4 @@
-# Fault and soak tests (issue 5 §3-4): the real tokenauth-server binary and redis-server
+# Fault and soak tests: the real tokenauth-server binary and redis-server
 # processes on loopback. See docs/operations.md.
 if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   find_package(Threads REQUIRED)

@@ -1,5 +1,6 @@
-// The DESIGN §4 calls the fault and soak tests make, over tests/server/http_client.hpp. Each
-// call returns the reply, or nullopt when the connection failed or closed without one.
+// The calls (docs/design.md, HTTP contract) the fault and soak tests make, over
+// tests/server/http_client.hpp. Each call returns the reply, or nullopt when the connection
+// failed or closed without one.
 #pragma once
 
 #include <nlohmann/json.hpp>

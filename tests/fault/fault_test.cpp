@@ -1,4 +1,4 @@
-// Fault tests (issue 5 §3): the real tokenauth-server binary and redis-server processes on
+// Fault tests (docs/operations.md): the real tokenauth-server binary and redis-server processes on
 // loopback. Redis killed or paused under load, SQLite files locked by another process, 1,000
 // silent or trickling clients, the server SIGKILLed and restarted. Measurements go to stdout
 // (ctest -V shows them); assertions are about behaviour, timing only with generous bounds.
@@ -47,7 +47,7 @@ int status_of(const std::optional<reply>& r) {
   return r ? r->status : 0;
 }
 
-// A 503 answer as DESIGN §3 asks: JSON {ok:false, message}.
+// A 503 answer as docs/design.md (store contract) asks: JSON {ok:false, message}.
 bool is_503_json(const std::optional<reply>& r) {
   if (!r || r->status != 503) return false;
   const auto body = json_of(*r);

@@ -1,4 +1,4 @@
-// Soak test (issue 5 §4): starts redis-server (AOF) and the tokenauth-server binary on loopback,
+// Soak (docs/operations.md): starts redis-server (AOF) and the tokenauth-server binary on loopback,
 // then runs a mixed load (getnumber, getuser, reissuance, a login every 2 s per connection, bcrypt
 // cost 4: the server hashes at nice 19, so dearer hashes crawl when other jobs share the cores)
 // from keep-alive connections, one thread each. Passes when no request failed and the server's RSS

@@ -1,5 +1,6 @@
 // Runs the example server in-process on a free loopback port, with a clock the test moves, over
-// the memory store or a real Redis (tests/support/redis_server.hpp). Helpers speak the §4 contract.
+// the memory store or a real Redis (tests/support/redis_server.hpp). Helpers speak the HTTP
+// contract of docs/design.md.
 #pragma once
 
 #include <unistd.h>

@@ -1,5 +1,5 @@
-// End-to-end HTTP tests of the example server over the whole DESIGN §4 contract, each run against
-// the memory store and a real Redis.
+// End-to-end HTTP tests of the example server over the whole HTTP contract (docs/design.md),
+// each run against the memory store and a real Redis.
 #include <catch2/catch.hpp>
 
 #include <atomic>
