@@ -60,19 +60,27 @@ class mariadb_server {
     if (!mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
     dir_ = tmpl;
     port_ = free_port();
+    // Its own tmpdir: two bootstraps sharing /tmp collide on their temporary table names.
+    std::filesystem::create_directory(dir_ + "/tmp");
     std::vector<std::string> install{install_,
                                      "--no-defaults",
                                      "--auth-root-authentication-method=normal",
                                      "--datadir=" + dir_ + "/data",
+                                     "--tmpdir=" + dir_ + "/tmp",
                                      "--skip-test-db",
                                      "--skip-name-resolve",
                                      "--innodb-log-file-size=4M"};
     if (geteuid() == 0) install.push_back("--user=root");
-    if (run(install, dir_ + "/install.log") != 0)
-      FAIL("mariadb-install-db failed; see " << dir_ << "/install.log");
-    start();
-    query("CREATE USER '" + std::string(user) + "'@'127.0.0.1' IDENTIFIED BY '" + password + "'");
-    query("GRANT ALL PRIVILEGES ON *.* TO '" + std::string(user) + "'@'127.0.0.1'");
+    try {
+      if (run(install, dir_ + "/install.log") != 0)
+        FAIL("mariadb-install-db failed; see " << dir_ << "/install.log");
+      start();
+      query("CREATE USER '" + std::string(user) + "'@'127.0.0.1' IDENTIFIED BY '" + password + "'");
+      query("GRANT ALL PRIVILEGES ON *.* TO '" + std::string(user) + "'@'127.0.0.1'");
+    } catch (...) {  // no destructor runs: end the server here; the dir stays for its logs
+      signal_and_wait(SIGKILL);
+      throw;
+    }
     startup_ms_ =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::printf("mariadb fixture: initialised and started in %.0f ms\n", startup_ms_);
@@ -95,10 +103,11 @@ class mariadb_server {
   void start() {
     REQUIRE(pid_ <= 0);
     std::vector<std::string> args{
-        server_, "--no-defaults", "--datadir=" + dir_ + "/data", "--socket=" + socket(),
-        "--port=" + std::to_string(port_), "--bind-address=127.0.0.1", "--skip-name-resolve",
-        "--pid-file=" + dir_ + "/mariadbd.pid", "--log-error=" + dir_ + "/error.log",
-        "--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
+        server_, "--no-defaults", "--datadir=" + dir_ + "/data", "--tmpdir=" + dir_ + "/tmp",
+        "--socket=" + socket(), "--port=" + std::to_string(port_), "--bind-address=127.0.0.1",
+        "--skip-name-resolve", "--pid-file=" + dir_ + "/mariadbd.pid",
+        "--log-error=" + dir_ + "/error.log", "--innodb-log-file-size=4M",
+        "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
         // Debian's packaged configuration (skipped by --no-defaults)
         "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"};
     if (geteuid() == 0) args.push_back("--user=root");
