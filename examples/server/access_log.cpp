@@ -6,7 +6,7 @@
 
 namespace tokenauth_server {
 
-access_log::access_log(std::FILE* out) : out_(out) {
+access_log::access_log(std::FILE* out, log_format format) : out_(out), format_(format) {
   if (out_) thread_ = std::thread([this] { run(); });
 }
 
@@ -20,13 +20,23 @@ access_log::~access_log() {
   thread_.join();
 }
 
-void access_log::add(std::string_view method, std::string_view path, unsigned status,
-                     std::uint64_t micros) {
+void access_log::add(const access_entry& e) {
   if (!out_) return;
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
   char num[24];
+  const auto number = [&](std::uint64_t n) {
+    buffer_.append(num, std::to_chars(num, num + sizeof num, n).ptr);
+  };
+  // Every string is written printable ASCII only and bounded; in JSON quotes and backslashes are
+  // replaced too, so no value needs escaping and no client input can break a line or a field.
+  const bool json = format_ == log_format::json;
+  const auto text = [&](std::string_view s, std::size_t max) {
+    for (char c : s.substr(0, max))
+      buffer_ += (c > 0x20 && c < 0x7f && !(json && (c == '"' || c == '\\'))) ? c : '?';
+    if (s.size() > max) buffer_ += "...";
+  };
   std::lock_guard lock(mutex_);
   if (now != stamp_second_) {  // format the time once per second
     stamp_second_ = now;
@@ -35,19 +45,34 @@ void access_log::add(std::string_view method, std::string_view path, unsigned st
     gmtime_r(&t, &tm);
     std::strftime(stamp_, sizeof stamp_, "%Y-%m-%dT%H:%M:%SZ", &tm);
   }
+  if (json) {
+    buffer_.append(R"({"time":")").append(stamp_).append(R"(","request_id":")");
+    text(e.request_id, 64);
+    buffer_.append(R"(","method":")");
+    text(e.method, 16);
+    buffer_.append(R"(","route":")");
+    text(e.route, 64);
+    buffer_.append(R"(","status":)");
+    number(e.status);
+    buffer_.append(R"(,"duration_us":)");
+    number(e.micros);
+    buffer_.append(R"(,"client":")");
+    text(e.client_address, 64);
+    buffer_.append("\"}\n");
+    return;
+  }
   buffer_.append(stamp_).append(" ");
-  // Request line parts are client input: keep printable ASCII only, bounded.
-  auto printable = [this](std::string_view s, std::size_t max) {
-    for (char c : s.substr(0, max)) buffer_ += (c > 0x20 && c < 0x7f) ? c : '?';
-    if (s.size() > max) buffer_ += "...";
-  };
-  printable(method, 16);
+  text(e.request_id, 64);
   buffer_ += ' ';
-  printable(path, 256);
+  text(e.client_address.empty() ? "-" : e.client_address, 64);
   buffer_ += ' ';
-  buffer_.append(num, std::to_chars(num, num + sizeof num, status).ptr);
+  text(e.method, 16);
   buffer_ += ' ';
-  buffer_.append(num, std::to_chars(num, num + sizeof num, micros).ptr);
+  text(e.route, 64);
+  buffer_ += ' ';
+  number(e.status);
+  buffer_ += ' ';
+  number(e.micros);
   buffer_.append("us\n");
 }
 

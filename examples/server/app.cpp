@@ -573,6 +573,23 @@ std::string page_csp() {
 
 }  // namespace
 
+const std::vector<std::string_view>& route_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (const auto& rt : routes)
+      if (std::find(out.begin(), out.end(), rt.path) == out.end()) out.push_back(rt.path);
+    return out;
+  }();
+  return names;
+}
+
+int route_index(std::string_view path) noexcept {
+  const auto& names = route_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == path) return static_cast<int>(i);
+  return -1;
+}
+
 std::string_view request_path(std::string_view target) noexcept {
   return target.substr(0, target.find_first_of("?#"));
 }

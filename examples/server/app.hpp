@@ -45,6 +45,13 @@ struct response {
 // The path part of a request target (no query string): what the router and the access log see.
 std::string_view request_path(std::string_view target) noexcept;
 
+// The routes as logs and metrics name them: each distinct path of the route table, never a raw
+// request path, so their number stays bounded. route_index() is a path's place in route_names(),
+// or -1 when no route has that path ("unmatched").
+const std::vector<std::string_view>& route_names();
+int route_index(std::string_view path) noexcept;
+inline constexpr std::string_view unmatched_route = "unmatched";
+
 // Appends the HTTP/1.1 wire form of res to out.
 void serialize(const response& res, bool keep_alive, std::string& out);
 

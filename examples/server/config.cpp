@@ -329,6 +329,27 @@ const option_spec options[] = {
        c.jwt_keys_dir = v;
        return {};
      }},
+    {"log-format", "LOG_FORMAT", "text|json",
+     "access log lines as text or as one JSON object each (default text)",
+     [](config& c, const std::string& v) -> std::string {
+       if (v == "text")
+         c.access_log_format = log_format::text;
+       else if (v == "json")
+         c.access_log_format = log_format::json;
+       else
+         return "log-format must be text or json, got '" + v + "'";
+       return {};
+     }},
+    {"admin-listen", "ADMIN_LISTEN", "HOST:PORT",
+     "where GET /metrics (Prometheus) is served, never on the public port; \"\" = off\n"
+     "                          (default 127.0.0.1:9464)",
+     [](config& c, const std::string& v) -> std::string {
+       if (!v.empty() && !parse_listen_address(v))
+         return "admin-listen must be HOST:PORT (an IP address and a port) or empty, got '" + v +
+                "'";
+       c.admin_listen = v;
+       return {};
+     }},
     {"demo", "DEMO", "true|false",
      "offer the demo page's stolen-token simulation on any --host (default: loopback only)",
      [](config& c, const std::string& v) -> std::string {
@@ -391,6 +412,20 @@ std::size_t connection_limit(const config& c) {
   rlimit nofile{};
   const bool known = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY;
   return default_max_connections(known ? nofile.rlim_cur : 1024);
+}
+
+std::optional<listen_address> parse_listen_address(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);  // [::1]:9464
+  unsigned char ip[16];
+  if (::inet_pton(AF_INET, host.c_str(), ip) != 1 && ::inet_pton(AF_INET6, host.c_str(), ip) != 1)
+    return std::nullopt;
+  const auto port = parse_uint(text.substr(colon + 1), 0, 65535);
+  if (!port) return std::nullopt;
+  return listen_address{std::move(host), static_cast<std::uint16_t>(*port)};
 }
 
 std::optional<unix_seconds> parse_duration(std::string_view text) {

@@ -17,6 +17,8 @@
 
 namespace tokenauth_server {
 
+enum class log_format { text, json };
+
 struct config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
@@ -48,6 +50,8 @@ struct config {
   unsigned idle_timeout = 5;   // seconds a keep-alive connection may wait for its next request
   std::size_t max_connections = 0;  // open connections at most; 0: derived from RLIMIT_NOFILE
   bool access_log = true;
+  log_format access_log_format = log_format::text;
+  std::string admin_listen = "127.0.0.1:9464";  // host:port of the metrics listener; empty: off
   bool demo = false;  // demo-only routes even off loopback (on a loopback host they are always on)
   std::string jwt_secret;  // from JWT_SECRET only (environment or .env), never a flag
   bool jwt_secret_generated = false;
@@ -79,6 +83,13 @@ std::size_t default_max_connections(std::uint64_t nofile_limit);
 
 // cfg.max_connections, or when it is 0 the default for this process's RLIMIT_NOFILE.
 std::size_t connection_limit(const config& cfg);
+
+// An --admin-listen value: an IP address (IPv6 in brackets) and a port; nullopt for anything else.
+struct listen_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::optional<listen_address> parse_listen_address(std::string_view text);
 
 // "90", "5s", "15m", "1h", "14d" -> seconds; nullopt for anything else or out of range.
 std::optional<tokenauth::unix_seconds> parse_duration(std::string_view text);

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   }
   try {
     app application(cfg, std::move(store), std::move(users));
-    access_log log(cfg.access_log ? stdout : nullptr);
+    access_log log(cfg.access_log ? stdout : nullptr, cfg.access_log_format);
     std::unique_ptr<server> srv;
     try {
       srv = std::make_unique<server>(cfg, application, log);

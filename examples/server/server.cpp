@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "request_id.hpp"
+
 namespace tokenauth_server {
 
 namespace beast = boost::beast;
@@ -64,6 +66,7 @@ class session : public std::enable_shared_from_this<session> {
  private:
   void read() {
     forwarded_for_.clear();
+    request_id_.clear();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.header_limit));
     parser_->body_limit(state_.cfg.body_limit);
@@ -104,6 +107,9 @@ class session : public std::enable_shared_from_this<session> {
           if (beast::iequals(f.name_string(), "x-forwarded-for")) {
             if (!forwarded_for_.empty()) forwarded_for_ += ',';
             forwarded_for_.append(f.value().data(), f.value().size());
+          } else if (request_id_.empty() && beast::iequals(f.name_string(), "x-request-id") &&
+                     safe_request_id(f.value())) {
+            request_id_.assign(f.value().data(), f.value().size());
           }
           break;
         default:
@@ -114,17 +120,17 @@ class session : public std::enable_shared_from_this<session> {
     r.forwarded_for = forwarded_for_;
     r.body = req.body();
     method_ = r.method;
-    path_ = request_path(r.target);
+    route_ = route_index(request_path(r.target));
     keep_alive_ = req.keep_alive();
     std::optional<response> res = state_.application.handle(r, [this](response later) {
       // On a worker thread: hand the response back to this connection's strand.
       net::post(stream_.get_executor(), [this, later = std::move(later)]() mutable {
         auto self = std::move(self_);
         guard_.reset();
-        send(later);
+        send(std::move(later));
       });
     });
-    if (res) return send(*res);
+    if (res) return send(std::move(*res));
     self_ = shared_from_this();  // kept alive until the worker has answered
     guard_.emplace(stream_.get_executor());
   }
@@ -136,7 +142,7 @@ class session : public std::enable_shared_from_this<session> {
       ++state_.active;
       started_ = clock_type::now();
       method_ = "-";
-      path_ = "-";
+      route_ = -1;
       keep_alive_ = false;
       const unsigned status = ec == bhttp::error::header_limit ? 431
                               : ec == bhttp::error::body_limit ? 413
@@ -148,9 +154,11 @@ class session : public std::enable_shared_from_this<session> {
     close();  // end of stream, timeout, reset: nobody to answer
   }
 
-  void send(const response& res) {
+  void send(response res) {
     if (state_.stopping) keep_alive_ = false;
     status_ = res.status;
+    if (request_id_.empty()) new_request_id(request_id_);
+    res.headers.emplace_back("X-Request-Id", request_id_);
     out_.clear();
     serialize(res, keep_alive_, out_);
     stream_.expires_after(std::chrono::seconds(state_.cfg.read_timeout));
@@ -161,7 +169,9 @@ class session : public std::enable_shared_from_this<session> {
   void on_write(beast::error_code ec, std::size_t) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started_);
-    state_.log.add(method_, path_, status_, static_cast<std::uint64_t>(micros.count()));
+    state_.log.add({request_id_, client_address_, method_,
+                    route_ < 0 ? unmatched_route : route_names()[static_cast<std::size_t>(route_)],
+                    status_, static_cast<std::uint64_t>(micros.count())});
     --state_.active;
     if (ec) return close();
     if (!keep_alive_ || state_.stopping) return linger_close();
@@ -214,7 +224,9 @@ class session : public std::enable_shared_from_this<session> {
   std::string out_;  // the serialized response; capacity reused across requests
   std::string client_address_;
   std::string forwarded_for_;
-  std::string_view method_, path_;
+  std::string request_id_;  // X-Request-Id: the client's when safe, else generated
+  std::string_view method_;
+  int route_ = -1;  // route_index() of the request's path
   unsigned status_ = 0;
   bool keep_alive_ = false;
   clock_type::time_point started_;

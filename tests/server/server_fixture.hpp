@@ -70,7 +70,7 @@ class fixture {
     if (!users) users = tokenauth_server::make_sqlite_user_store(db_path_);
     app_.emplace(cfg_, std::move(store), std::move(users),
                  [this] { return tokenauth::system_clock_now() + offset_.load(); });
-    log_.emplace(log_file);
+    log_.emplace(log_file, cfg_.access_log_format);
     server_.emplace(cfg_, *app_, *log_);
     runner_ = std::thread([this] { server_->run(); });
   }
