@@ -27,6 +27,15 @@ verify_options at(unix_seconds t) {
   return o;
 }
 
+// Signer options by name: tokens issued at `t` that live `ttl` seconds, with `kid` when not empty.
+signer_options issued_at(unix_seconds t, unix_seconds ttl, std::string kid = {}) {
+  signer_options o;
+  o.clock = fixed(t);
+  o.ttl = ttl;
+  o.kid = std::move(kid);
+  return o;
+}
+
 std::string b64(std::string_view s) {
   return base64url::encode(s);
 }
@@ -71,7 +80,7 @@ TEST_CASE("RFC 7515 A.1 vector verifies before its exp and expires after") {
 }
 
 TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock") {
-  const signer s(hs_key, {600, fixed(now), ""});
+  const signer s(hs_key, issued_at(now, 600));
   const std::string token = s.sign(claim_set().set("id", "1").set("nick", "n\"ick").set("n", 7));
   const auto parts_end = token.find('.');
   CHECK(base64url::decode(token.substr(0, parts_end)) == hs256);
@@ -90,7 +99,7 @@ TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock"
 }
 
 TEST_CASE("sign(json) replaces iat and exp, claim_set refuses them and bad UTF-8") {
-  const signer s(hs_key, {60, fixed(now), ""});
+  const signer s(hs_key, issued_at(now, 60));
   const auto r =
       verifier(hs_key, at(now)).verify(s.sign(json{{"id", "2"}, {"exp", 1}, {"iat", 1}}));
   REQUIRE(r);
@@ -115,7 +124,7 @@ TEST_CASE("step 1: empty, oversize and misshapen tokens") {
   verify_options small = at(now);
   small.max_token_size = 100;
   const std::string token =
-      signer(hs_key, {900, fixed(now), ""}).sign(claim_set().set("name", std::string(200, 'x')));
+      signer(hs_key, issued_at(now, 900)).sign(claim_set().set("name", std::string(200, 'x')));
   CHECK(verify_error(token, small) == errc::token_too_large);
   CHECK(verify_error(std::string(8193, 'a')) == errc::token_too_large);
   for (const char* bad : {"abc", "a.b", "a.b.c.d", "...", "a..b.c", "a.b.c"})
@@ -175,13 +184,13 @@ TEST_CASE("step 3: one key, one algorithm: the header cannot switch it (RFC 8725
             .verify(craft(R"({"alg":"HS384"})", payload_exp(now + 1), same_secret_384))
             .error() == errc::invalid_algorithm);
   // HS384 with an HS384 key and HS384 accepted verifies; not accepted → invalid algorithm.
-  const std::string t384 = signer(k384, {60, fixed(now), ""}).sign(claim_set());
+  const std::string t384 = signer(k384, issued_at(now, 60)).sign(claim_set());
   CHECK(verifier(k384, both).verify(t384));
   CHECK(verifier(k384, at(now)).verify(t384).error() == errc::invalid_algorithm);
   const hmac_key k512(std::string(64, 's'), algorithm::hs512);
   verify_options only512 = at(now);
   only512.algorithms = {algorithm::hs512};
-  CHECK(verifier(k512, only512).verify(signer(k512, {60, fixed(now), ""}).sign(claim_set())));
+  CHECK(verifier(k512, only512).verify(signer(k512, issued_at(now, 60)).sign(claim_set())));
 }
 
 TEST_CASE("step 3: header must be a UTF-8 JSON object without duplicates or crit (RFC 7515 §4)") {
@@ -345,8 +354,8 @@ TEST_CASE("key set: kid selects a configured key, never anything else (RFC 8725 
   key_set keys;
   keys.add("2025", old_key).add("2026", new_key);
   const verifier v(keys, at(now));
-  const auto t_old = signer(old_key, {60, fixed(now), "2025"}).sign(claim_set().set("id", "1"));
-  const auto t_new = signer(new_key, {60, fixed(now), "2026"}).sign(claim_set().set("id", "1"));
+  const auto t_old = signer(old_key, issued_at(now, 60, "2025")).sign(claim_set().set("id", "1"));
+  const auto t_new = signer(new_key, issued_at(now, 60, "2026")).sign(claim_set().set("id", "1"));
   REQUIRE(v.verify(t_old));
   CHECK(v.verify(t_old)->kid() == "2025");
   CHECK(v.verify(t_new));
@@ -412,7 +421,7 @@ TEST_CASE("custom claims beyond the member index, and copied verifiers") {
 }
 
 TEST_CASE("8 threads share one verifier and one signer") {
-  const signer s(hs_key, {60, fixed(now), ""});
+  const signer s(hs_key, issued_at(now, 60));
   const verifier v(hs_key, at(now));
   const std::string bad = craft(hs256, payload_exp(now + 60), hmac_key(std::string(32, 'x')));
   std::atomic<int> wrong{0};
