@@ -24,7 +24,7 @@ class memory_store final : public refresh_store {
  public:
   memory_store() = default;
 
-  std::error_code create_family(const new_family& f) override {
+  [[nodiscard]] std::error_code create_family(const new_family& f) override {
     std::lock_guard<std::mutex> lock(mutex_);
     maybe_sweep(f.now);
     auto [it, inserted] = families_.try_emplace(std::string(f.family_id));
@@ -97,8 +97,9 @@ class memory_store final : public refresh_store {
     return errc::refresh_reuse_detected;
   }
 
-  std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
-                                unix_seconds now) override {
+  [[nodiscard]] std::error_code revoke_family(std::string_view family_id,
+                                              const token_digest* digest,
+                                              unix_seconds now) override {
     std::lock_guard<std::mutex> lock(mutex_);
     maybe_sweep(now);
     const auto it = families_.find(std::string(family_id));
@@ -111,7 +112,7 @@ class memory_store final : public refresh_store {
     return {};
   }
 
-  std::error_code revoke_user(std::string_view user_id, unix_seconds now) override {
+  [[nodiscard]] std::error_code revoke_user(std::string_view user_id, unix_seconds now) override {
     std::lock_guard<std::mutex> lock(mutex_);
     maybe_sweep(now);
     const auto it = users_.find(std::string(user_id));

@@ -56,11 +56,12 @@ class redis_store final : public refresh_store {
   redis_store(const redis_store&) = delete;
   redis_store& operator=(const redis_store&) = delete;
 
-  std::error_code create_family(const new_family& f) override;
+  [[nodiscard]] std::error_code create_family(const new_family& f) override;
   result<rotate_outcome> rotate(const rotate_request& r) override;
-  std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
-                                unix_seconds now) override;
-  std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
+  [[nodiscard]] std::error_code revoke_family(std::string_view family_id,
+                                              const token_digest* digest,
+                                              unix_seconds now) override;
+  [[nodiscard]] std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
   result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
 
   const redis_options& options() const noexcept;

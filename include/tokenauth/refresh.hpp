@@ -164,20 +164,20 @@ class refresh_service {  // thread-safe; every decision of one rotation is one a
 
   // Logout: revokes the token's family (any token the family ever had). refresh_token_unknown
   // when the token names no family or is not one of its tokens.
-  std::error_code revoke(std::string_view token) const {
+  [[nodiscard]] std::error_code revoke(std::string_view token) const {
     const auto family = detail::token_family(token);
     if (!family) return errc::refresh_token_unknown;
     const token_digest d = detail::sha256(token);
     return store_->revoke_family(*family, &d, options_.clock());
   }
 
-  std::error_code revoke_family(std::string_view family_id) const {
+  [[nodiscard]] std::error_code revoke_family(std::string_view family_id) const {
     if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
     return store_->revoke_family(family_id, nullptr, options_.clock());
   }
 
   // Log out everywhere (e.g. after a password change).
-  std::error_code revoke_user(std::string_view user_id) const {
+  [[nodiscard]] std::error_code revoke_user(std::string_view user_id) const {
     return store_->revoke_user(user_id, options_.clock());
   }
 

@@ -26,7 +26,7 @@ class [[nodiscard]] result {
   bool has_value() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return has_value(); }
   // The error; an empty code when the result holds a value.
-  std::error_code error() const noexcept { return error_; }
+  [[nodiscard]] std::error_code error() const noexcept { return error_; }
 
   T& value() & {
     check();
@@ -65,7 +65,7 @@ class [[nodiscard]] result {
   void check() const {
     if (!value_) throw std::system_error(error_);
   }
-  static std::error_code checked(std::error_code ec) {
+  [[nodiscard]] static std::error_code checked(std::error_code ec) {
     if (!ec) throw std::invalid_argument("tokenauth::result: built from an empty error_code");
     return ec;
   }

@@ -102,7 +102,7 @@ class refresh_store {
   // ended entries among the newest (expired ones; in Redis also logged-out ones, which a logout
   // cannot drop from the index because it does not know the user). Each call drops at least
   // index_prune_budget of them, so the cap applies within a few logins.
-  virtual std::error_code create_family(const new_family& f) = 0;
+  [[nodiscard]] virtual std::error_code create_family(const new_family& f) = 0;
 
   // Atomically decides and applies one rotation, checking in this order:
   //   digest not a token of family_id (or records swept)  -> refresh_token_unknown
@@ -120,12 +120,13 @@ class refresh_store {
   // Atomically marks the family revoked. With `digest`, only if it is one of the family's tokens
   // (logout by token). Revoking a revoked family succeeds. Errors: refresh_token_unknown (no such
   // family or digest), store_unavailable.
-  virtual std::error_code revoke_family(std::string_view family_id, const token_digest* digest,
-                                        unix_seconds now) = 0;
+  [[nodiscard]] virtual std::error_code revoke_family(std::string_view family_id,
+                                                      const token_digest* digest,
+                                                      unix_seconds now) = 0;
 
   // Atomically revokes every family of the user (by moving the watermark: O(1)); succeeds when
   // there is none.
-  virtual std::error_code revoke_user(std::string_view user_id, unix_seconds now) = 0;
+  [[nodiscard]] virtual std::error_code revoke_user(std::string_view user_id, unix_seconds now) = 0;
 
   // The user's live families (not revoked, not expired), oldest first. Examines the index entries
   // above the watermark: with a cap, at most about max_families + index_prune_budget.
