@@ -130,6 +130,16 @@ std::string unescape_newlines(std::string pem) {
   return out;
 }
 
+// The signer's options by name: the access-token lifetime, the server's clock, the kid to write.
+tokenauth::signer_options signing_options(const config& cfg, tokenauth::clock_fn clock,
+                                          std::string kid) {
+  tokenauth::signer_options o;
+  o.ttl = cfg.access_ttl;
+  o.clock = std::move(clock);
+  o.kid = std::move(kid);
+  return o;
+}
+
 }  // namespace
 
 signing_keys::signing_keys(const config& cfg, tokenauth::clock_fn clock)
@@ -141,14 +151,14 @@ signing_keys::signing_keys(const config& cfg, tokenauth::clock_fn clock)
     vo.algorithms = {alg};
     vo.clock = clock_;
     const std::string jwks = R"({"keys":[]})";
-    std::atomic_store(&bundle_, std::make_shared<const key_bundle>(
-                                    key_bundle{tokenauth::signer(k, {cfg_.access_ttl, clock_, {}}),
-                                               tokenauth::verifier(k, vo),
-                                               jwks,
-                                               etag_of(jwks),
-                                               {},
-                                               1,
-                                               forever}));
+    std::atomic_store(&bundle_, std::make_shared<const key_bundle>(key_bundle{
+                                    tokenauth::signer(k, signing_options(cfg_, clock_, {})),
+                                    tokenauth::verifier(k, vo),
+                                    jwks,
+                                    etag_of(jwks),
+                                    {},
+                                    1,
+                                    forever}));
     return;
   }
   if (!cfg_.jwt_keys_dir.empty()) {
@@ -189,7 +199,7 @@ void signing_keys::publish(unix_seconds now) const {
   std::atomic_store(
       &bundle_,
       std::make_shared<const key_bundle>(key_bundle{
-          tokenauth::signer(active_.at(signing_kid_), {cfg_.access_ttl, clock_, signing_kid_}),
+          tokenauth::signer(active_.at(signing_kid_), signing_options(cfg_, clock_, signing_kid_)),
           tokenauth::verifier(std::move(verify_set), vo), std::move(jwks), std::move(etag),
           signing_kid_, count, valid_until}));
 }
