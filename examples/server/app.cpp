@@ -601,11 +601,14 @@ response error_response(unsigned status, std::string_view message) {
 app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
          std::shared_ptr<user_store> users, tokenauth::clock_fn clock) {
   // Login counters live beside the sessions: in Redis, shared by every instance, when the refresh
-  // store is Redis; in this process otherwise.
+  // store is a single Redis node; in this process otherwise. The Redis throttle speaks to one node
+  // only, and its script touches two keys of different slots, so Cluster and Sentinel stores keep
+  // the counters per process (else every login would fail).
   const bucket_limits per_account{cfg.login_rate_account, cfg.login_rate_account};
   const bucket_limits per_address{cfg.login_rate_address, cfg.login_rate_address};
   std::unique_ptr<login_throttle> throttle;
-  if (const auto* redis = dynamic_cast<const tokenauth::redis_store*>(refresh_store.get()))
+  const auto* redis = dynamic_cast<const tokenauth::redis_store*>(refresh_store.get());
+  if (redis && redis->options().cluster_nodes.empty() && redis->options().sentinel_nodes.empty())
     throttle = make_redis_throttle(redis->options(), per_account, per_address);
   else
     throttle = make_memory_throttle(per_account, per_address);
