@@ -48,4 +48,13 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
       COMMAND sh -c "echo 'SKIPPED: node not found'; test \"$CI\" = true && exit 1; exit 77")
   endif()
   set_tests_properties(server_browser_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS browser)
+
+  # The real server's JWKS verified by npm jose, and key rotation by SIGHUP (exit 77: no jose).
+  if(TOKENAUTH_NODE)
+    add_test(NAME server_jwks_test
+      COMMAND ${CMAKE_COMMAND} -E env NODE_PATH=${TOKENAUTH_NODE_DIR}/node_modules
+        ${TOKENAUTH_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/server/jwks_test.cjs
+        $<TARGET_FILE:tokenauth-server> ${CMAKE_CURRENT_BINARY_DIR}/server-jwks-test)
+    set_tests_properties(server_jwks_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  endif()
 endif()

@@ -26,6 +26,7 @@ namespace http = tokenauth::http;
 
 constexpr std::string_view allowed_methods = "GET, POST, OPTIONS";
 constexpr std::string_view allowed_headers = "authorization, content-type, withcredentials";
+constexpr tokenauth::unix_seconds jwks_max_age = 300;  // at most the access-token lifetime
 
 struct app::services {
   config cfg;
@@ -465,6 +466,39 @@ response readyz(const request&, services& s) {
   return readiness_response(s.refresh, *s.users);
 }
 
+// Whether an If-None-Match field value (a list of entity tags, or "*") names etag. Weak
+// comparison, as RFC 9110 §13.1.2 asks for If-None-Match.
+bool none_match_hits(std::string_view field, std::string_view etag) {
+  while (!field.empty()) {
+    const std::size_t comma = field.find(',');
+    std::string_view tag = http::detail::trim(field.substr(0, comma));
+    field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
+// The public keys that verify our access tokens (RFC 7517 §5), for services that verify them
+// without holding any secret. Cacheable by anyone; short-lived enough that verifiers see a new
+// key soon even when they do not refetch on an unknown kid.
+response jwks(const request& req, services& s) {
+  const auto keys = s.keys.current();
+  response r;
+  r.headers.emplace_back("Cache-Control",
+                         "public, max-age=" + std::to_string(std::min<tokenauth::unix_seconds>(
+                                                  jwks_max_age, s.cfg.access_ttl)));
+  r.headers.emplace_back("ETag", keys->etag);
+  if (none_match_hits(req.if_none_match, keys->etag)) {
+    r.status = 304;
+    return r;
+  }
+  r.body = keys->jwks;
+  r.content_type = "application/jwk-set+json";
+  return r;
+}
+
 // Where a route runs: CPU-only routes on the I/O thread; routes that wait on the refresh store on
 // the store pool (so a slow Redis never stalls other connections); bcrypt on the password pool.
 enum class runs_on { io, store, password };
@@ -494,6 +528,7 @@ const route routes[] = {
     {"POST", "/auth/demo/steal", demo_steal, runs_on::store, true},
     {"GET", "/getuser", get_user, runs_on::io, false},
     {"GET", "/getnumber", get_number, runs_on::io, false},
+    {"GET", "/.well-known/jwks.json", jwks, runs_on::io, false},
     {"GET", "/healthz", healthz, runs_on::io, false},
     {"GET", "/readyz", readyz, runs_on::store, false},  // pings the stores: on the store pool
 };
@@ -509,11 +544,12 @@ struct owned_request {
         content_type(r.content_type),
         client_address(r.client_address),
         forwarded_for(r.forwarded_for),
+        if_none_match(r.if_none_match),
         body(r.body),
         has_auth(r.authorization.has_value()),
         authorization(r.authorization.value_or("")) {}
   std::string method, target, cookie, origin, host, content_type, client_address, forwarded_for,
-      body;
+      if_none_match, body;
   bool has_auth;
   std::string authorization;
   request view() const {
@@ -527,6 +563,7 @@ struct owned_request {
     r.content_type = content_type;
     r.client_address = client_address;
     r.forwarded_for = forwarded_for;
+    r.if_none_match = if_none_match;
     r.body = body;
     return r;
   }
@@ -738,6 +775,8 @@ std::string_view reason(unsigned status) {
       return "Created";
     case 204:
       return "No Content";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
@@ -782,7 +821,8 @@ void serialize(const response& res, bool keep_alive, std::string& out) {
   out.append("HTTP/1.1 ");
   append_number(out, res.status);
   out.append(" ").append(reason(res.status)).append("\r\n");
-  if (res.status != 204) {
+  const bool has_body = res.status != 204 && res.status != 304;  // RFC 9110 §6.4.1
+  if (has_body) {
     out.append("Content-Type: ").append(res.content_type).append("\r\nContent-Length: ");
     append_number(out, res.body.size());
     out.append("\r\n");
@@ -791,7 +831,7 @@ void serialize(const response& res, bool keep_alive, std::string& out) {
     out.append(name).append(": ").append(value).append("\r\n");
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("\r\n");
-  if (res.status != 204) out.append(res.body);
+  if (has_body) out.append(res.body);
 }
 
 }  // namespace tokenauth_server

@@ -32,6 +32,7 @@ struct request {
   std::string_view content_type;
   std::string_view client_address;  // the socket peer's IP address, textual
   std::string_view forwarded_for;   // X-Forwarded-For (every such field, comma-joined)
+  std::string_view if_none_match;
   std::string_view body;
 };
 

@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
           "choose another port with --port or PORT, or another address with --host or HOST");
     }
     srv->stop_on_signals();
+    srv->on_hangup([&application] {
+      const auto [ok, message] = application.reload_keys();
+      std::fprintf(stderr, "tokenauth-server: %s%s\n",
+                   ok ? "keys reloaded: " : "key reload failed: ", message.c_str());
+    });
     std::fputs(banner(cfg, srv->port(), redact_store(cfg.store)).c_str(), stdout);
     std::fflush(stdout);
     srv->run();

@@ -103,6 +103,9 @@ class session : public std::enable_shared_from_this<session> {
         case bhttp::field::content_type:
           set(r.content_type);
           break;
+        case bhttp::field::if_none_match:
+          set(r.if_none_match);
+          break;
         case bhttp::field::unknown:  // X-Forwarded-For: several fields form one list
           if (beast::iequals(f.name_string(), "x-forwarded-for")) {
             if (!forwarded_for_.empty()) forwarded_for_ += ',';
@@ -329,9 +332,18 @@ struct server::impl {
       : state{cfg, application, log},
         ioc(static_cast<int>(cfg.threads)),
         signals(ioc),
+        hangup(ioc),
         drain_timer(ioc),
         acceptor(std::make_shared<listener>(
             ioc, tcp::endpoint(net::ip::make_address(cfg.host), cfg.port), state)) {}
+
+  void wait_for_hangup() {
+    hangup.async_wait([this](beast::error_code ec, int) {
+      if (ec) return;
+      on_hangup();
+      wait_for_hangup();
+    });
+  }
 
   void check_drained(clock_type::time_point deadline) {
     if (state.active == 0 || clock_type::now() >= deadline) return ioc.stop();
@@ -342,6 +354,8 @@ struct server::impl {
   shared_state state;
   net::io_context ioc;
   net::signal_set signals;
+  net::signal_set hangup;
+  std::function<void()> on_hangup;
   net::steady_timer drain_timer;
   std::shared_ptr<listener> acceptor;
 };
@@ -365,6 +379,12 @@ void server::stop_on_signals() {
   });
 }
 
+void server::on_hangup(std::function<void()> fn) {
+  impl_->on_hangup = std::move(fn);
+  impl_->hangup.add(SIGHUP);
+  impl_->wait_for_hangup();
+}
+
 void server::run() {
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl_->state.cfg.threads; ++i)
@@ -378,6 +398,7 @@ void server::stop() {
     if (impl_->state.stopping.exchange(true)) return;
     beast::error_code ignored;
     impl_->signals.cancel(ignored);
+    impl_->hangup.cancel(ignored);
     impl_->acceptor->close();
     impl_->check_drained(clock_type::now() + std::chrono::seconds(10));
   });

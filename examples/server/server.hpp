@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "access_log.hpp"
@@ -25,6 +26,9 @@ class server {
 
   // Stops gracefully on the first SIGINT or SIGTERM.
   void stop_on_signals();
+
+  // Calls fn on an I/O thread at each SIGHUP until stop() (without it SIGHUP ends the process).
+  void on_hangup(std::function<void()> fn);
 
   // Serves on cfg.threads threads (this one included) until stop() has drained.
   void run();

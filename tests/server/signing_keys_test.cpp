@@ -307,3 +307,52 @@ TEST_CASE("the server signs access tokens with the private key and verifies them
   CHECK(forged.status == 401);
   CHECK(test_server::body_json(forged)["message"] == "invalid algorithm");
 }
+
+TEST_CASE("GET /.well-known/jwks.json: public keys, cacheable, ETag and 304") {
+  const pem_pair pem = generate(algorithm::es256);
+  config c = asymmetric(algorithm::es256);
+  c.jwt_private_key = pem.private_pem;
+  c.access_ttl = 120;  // max-age is at most the access-token lifetime
+  test_server::fixture f(std::make_shared<tokenauth::memory_store>(), c);
+  const auto r = f.request("GET", "/.well-known/jwks.json");
+  REQUIRE(r.status == 200);
+  CHECK(r.header("content-type") == "application/jwk-set+json");
+  CHECK(r.header("cache-control") == "public, max-age=120");
+  const std::string etag = r.header("etag").value_or("");
+  REQUIRE(etag.size() > 2);
+  const auto doc = nlohmann::json::parse(r.body);
+  REQUIRE(doc["keys"].size() == 1);
+  CHECK(doc["keys"][0]["kid"] == kid_of(pem.private_pem, algorithm::es256));
+  CHECK_FALSE(doc["keys"][0].contains("d"));
+  CHECK(r.body.find(R"("d")") == std::string::npos);
+
+  // A token from login verifies with nothing but the published set.
+  const auto s = test_server::new_session(f, "jwks");
+  tokenauth::verify_options vo;
+  vo.algorithms = {algorithm::es256};
+  CHECK(tokenauth::verifier(tokenauth::parse_jwks(r.body).value().keys, vo).verify(s.access));
+
+  for (const std::string& matching : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+    CAPTURE(matching);
+    const auto same = f.request("GET", "/.well-known/jwks.json", {{"If-None-Match", matching}});
+    CHECK(same.status == 304);
+    CHECK(same.body.empty());
+    CHECK(same.header("etag") == etag);
+    CHECK(same.header("cache-control") == "public, max-age=120");
+  }
+  const auto changed = f.request("GET", "/.well-known/jwks.json", {{"If-None-Match", "\"old\""}});
+  CHECK(changed.status == 200);
+  CHECK(changed.body == r.body);
+  CHECK(f.request("POST", "/.well-known/jwks.json").status == 405);
+}
+
+TEST_CASE("GET /.well-known/jwks.json: an HS256 server publishes an empty set, never the secret") {
+  config c = test_server::test_config();
+  c.access_ttl = 3600;
+  test_server::fixture f(std::make_shared<tokenauth::memory_store>(), c);
+  const auto r = f.request("GET", "/.well-known/jwks.json");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"keys":[]})");
+  CHECK(r.header("cache-control") == "public, max-age=300");
+  CHECK(r.body.find(tokenauth::base64url::encode(c.jwt_secret)) == std::string::npos);
+}
