@@ -15,6 +15,7 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
     LIBS tokenauth_server_lib LABELS tsan)
   tokenauth_add_test(server_health_test SOURCES server/health_test.cpp LIBS tokenauth_server_lib)
   tokenauth_add_test(server_logging_test SOURCES server/logging_test.cpp LIBS tokenauth_server_lib)
+  tokenauth_add_test(server_metrics_test SOURCES server/metrics_test.cpp LIBS tokenauth_server_lib)
   tokenauth_add_test(server_user_store_test SOURCES server/user_store_test.cpp
     LIBS tokenauth_server_lib LABELS tsan)
 endif()

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "access_log.hpp"
+#include "admin_server.hpp"
 #include "app.hpp"
 #include "config.hpp"
 #include "server.hpp"
@@ -64,9 +65,19 @@ int main(int argc, char** argv) {
   try {
     app application(cfg, std::move(store), std::move(users));
     access_log log(cfg.access_log ? stdout : nullptr, cfg.access_log_format);
+    metrics stats(route_names());
+    std::unique_ptr<admin_server> admin;  // null: --admin-listen "" (metrics off)
+    if (!cfg.admin_listen.empty()) {
+      try {
+        admin = std::make_unique<admin_server>(*parse_listen_address(cfg.admin_listen), stats);
+      } catch (const boost::system::system_error& e) {
+        return fail("cannot listen on " + cfg.admin_listen + " for metrics: " + e.code().message(),
+                    "choose another --admin-listen or ADMIN_LISTEN, or \"\" to turn metrics off");
+      }
+    }
     std::unique_ptr<server> srv;
     try {
-      srv = std::make_unique<server>(cfg, application, log);
+      srv = std::make_unique<server>(cfg, application, log, admin ? &stats : nullptr);
     } catch (const boost::system::system_error& e) {
       // e.what() would append Boost's source location; the code's message is what a person needs.
       return fail(

@@ -43,6 +43,7 @@ struct shared_state {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> accept_paused{false};
   std::function<void()> slot_freed = {};
+  metrics* stats = nullptr;  // null: metrics off
 };
 
 class session : public std::enable_shared_from_this<session> {
@@ -51,9 +52,11 @@ class session : public std::enable_shared_from_this<session> {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) client_address_ = peer.address().to_string();
+    if (state_.stats) state_.stats->connection_opened();
   }
 
   ~session() {
+    if (state_.stats) state_.stats->connection_closed();
     --state_.connections;
     if (state_.accept_paused && !state_.stopping) state_.slot_freed();
   }
@@ -175,6 +178,8 @@ class session : public std::enable_shared_from_this<session> {
     state_.log.add({request_id_, client_address_, method_,
                     route_ < 0 ? unmatched_route : route_names()[static_cast<std::size_t>(route_)],
                     status_, static_cast<std::uint64_t>(micros.count())});
+    if (state_.stats)
+      state_.stats->request(route_, method_, status_, static_cast<std::uint64_t>(micros.count()));
     --state_.active;
     if (ec) return close();
     if (!keep_alive_ || state_.stopping) return linger_close();
@@ -328,8 +333,8 @@ class listener : public std::enable_shared_from_this<listener> {
 }  // namespace
 
 struct server::impl {
-  impl(const config& cfg, app& application, access_log& log)
-      : state{cfg, application, log},
+  impl(const config& cfg, app& application, access_log& log, metrics* stats)
+      : state{cfg, application, log, {}, {}, {}, {}, {}, stats},
         ioc(static_cast<int>(cfg.threads)),
         signals(ioc),
         hangup(ioc),
@@ -360,8 +365,8 @@ struct server::impl {
   std::shared_ptr<listener> acceptor;
 };
 
-server::server(const config& cfg, app& application, access_log& log)
-    : impl_(std::make_unique<impl>(cfg, application, log)) {
+server::server(const config& cfg, app& application, access_log& log, metrics* stats)
+    : impl_(std::make_unique<impl>(cfg, application, log, stats)) {
   impl_->acceptor->start();
 }
 

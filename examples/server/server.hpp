@@ -11,13 +11,15 @@
 #include "access_log.hpp"
 #include "app.hpp"
 #include "config.hpp"
+#include "metrics.hpp"
 
 namespace tokenauth_server {
 
 class server {
  public:
   // Binds cfg.host:cfg.port and listens. Throws std::system_error when it cannot.
-  server(const config& cfg, app& application, access_log& log);
+  // stats, when given, counts every request and connection (it must outlive the server).
+  server(const config& cfg, app& application, access_log& log, metrics* stats = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

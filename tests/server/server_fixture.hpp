@@ -62,7 +62,8 @@ class fixture {
   // Users in a fresh SQLite file unless `users` names another store.
   explicit fixture(std::shared_ptr<tokenauth::refresh_store> store, config cfg = test_config(),
                    std::FILE* log_file = nullptr,
-                   std::shared_ptr<tokenauth_server::user_store> users = nullptr)
+                   std::shared_ptr<tokenauth_server::user_store> users = nullptr,
+                   tokenauth_server::metrics* stats = nullptr)
       : cfg_(std::move(cfg)),
         db_path_("/tmp/tokenauth-server-test-" + std::to_string(::getpid()) + "-" +
                  std::to_string(counter()++) + ".db") {
@@ -71,7 +72,7 @@ class fixture {
     app_.emplace(cfg_, std::move(store), std::move(users),
                  [this] { return tokenauth::system_clock_now() + offset_.load(); });
     log_.emplace(log_file, cfg_.access_log_format);
-    server_.emplace(cfg_, *app_, *log_);
+    server_.emplace(cfg_, *app_, *log_, stats);
     runner_ = std::thread([this] { server_->run(); });
   }
   // Redis runs put store calls on the store pool (as the server does by default); memory inline.

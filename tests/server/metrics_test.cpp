@@ -1,0 +1,96 @@
+// Prometheus metrics on the admin listener: counts that follow the requests, only on the admin
+// port, and output that `promtool check metrics` accepts.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "admin_server.hpp"
+#include "server_fixture.hpp"
+#include "tokenauth/version.hpp"
+
+using namespace test_server;
+using tokenauth_server::metrics;
+
+namespace {
+
+// The value of the sample line that starts with `series ` in the exposition, or -1.
+double sample(const std::string& text, const std::string& series) {
+  const std::string key = "\n" + series + " ";
+  const auto at = text.find(key);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
+}
+
+struct metered_server {
+  metrics stats{tokenauth_server::route_names()};
+  tokenauth_server::admin_server admin{{"127.0.0.1", 0}, stats};
+  fixture f{make_store("memory"), test_config(), nullptr, nullptr, &stats};
+
+  std::string scrape() {
+    auto r = test_http::request(admin.port(), "GET", "/metrics");
+    REQUIRE(r.status == 200);
+    REQUIRE(r.header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+    return "\n" + r.body;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("metrics count requests by route, method and status, only on the admin listener") {
+  metered_server m;
+  auto s = new_session(m.f, "ada");
+  for (int i = 0; i < 3; ++i) REQUIRE(get(m.f, "/getnumber", s.access).status == 200);
+  REQUIRE(m.f.request("GET", "/getnumber").status == 401);
+  REQUIRE(m.f.request("GET", "/user/12345/secret-path").status == 404);
+  REQUIRE(m.f.request("GET", "/metrics").status == 404);  // never on the public port
+
+  // A request is counted once its response is written, just after the client has it: scrape
+  // until the last one shows.
+  std::string text = m.scrape();
+  for (int i = 0;
+       i < 200 &&
+       sample(text, R"(http_requests_total{route="unmatched",method="GET",status="404"})") < 2;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    text = m.scrape();
+  }
+  CHECK(sample(text, R"(http_requests_total{route="/getnumber",method="GET",status="200"})") == 3);
+  CHECK(sample(text, R"(http_requests_total{route="/getnumber",method="GET",status="401"})") == 1);
+  CHECK(sample(text, R"(http_requests_total{route="/auth/login",method="POST",status="200"})") ==
+        1);
+  CHECK(sample(text, R"(http_requests_total{route="unmatched",method="GET",status="404"})") == 2);
+  CHECK(text.find("secret-path") == std::string::npos);  // raw paths never become labels
+  CHECK(sample(text, R"(http_request_duration_seconds_count{route="/getnumber"})") == 4);
+  CHECK(sample(text, R"(http_request_duration_seconds_bucket{route="/getnumber",le="+Inf"})") == 4);
+  CHECK(sample(text, "tokenauth_open_connections") >= 0);
+  CHECK(sample(text, R"(tokenauth_build_info{version=")" TOKENAUTH_VERSION_STRING R"("})") == 1);
+
+  auto other = test_http::request(m.admin.port(), "GET", "/");
+  CHECK(other.status == 404);
+}
+
+TEST_CASE("promtool check metrics accepts the exposition") {
+  metered_server m;
+  auto s = new_session(m.f, "bob");
+  REQUIRE(get(m.f, "/getnumber", s.access).status == 200);
+  REQUIRE(m.f.request("OPTIONS", "/getnumber").status == 204);
+  const std::string text = m.scrape().substr(1);
+
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL("promtool not found (Debian package prometheus)");
+    WARN("SKIPPED: promtool not found (Debian package prometheus)");
+    return;
+  }
+  const std::string path = "/tmp/tokenauth-metrics-" + std::to_string(::getpid()) + ".txt";
+  std::ofstream(path) << text;
+  const std::string cmd = "promtool check metrics < " + path + " > " + path + ".out 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(path + ".out");
+  const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+  std::remove((path + ".out").c_str());
+  INFO(out);
+  CHECK(rc == 0);
+}
