@@ -85,7 +85,7 @@ TEST_CASE("RFC 7517 A.1: the RSA key is used, the encryption key is skipped") {
   CHECK(set->skipped[0].reason == R"(use is "enc")");
 }
 
-TEST_CASE("RFC 7517 A.2: private keys sign; the matching public keys verify") {
+TEST_CASE("RFC 7517 A.2: private keys sign and the matching public keys verify") {
   const auto priv = parse_jwks(vector_file("jwk/rfc7517-a2.json"));
   const auto pub = parse_jwks(vector_file("jwk/rfc7517-a1.json"));
   REQUIRE(priv);
@@ -115,7 +115,7 @@ TEST_CASE("RFC 7517 A.2: private keys sign; the matching public keys verify") {
   CHECK(verifier(*ec_pub, vo).verify(signer(*ec).sign(claim_set())));
 }
 
-TEST_CASE("RFC 7517 B: the key comes from n and e; x5c is not a key source") {
+TEST_CASE("RFC 7517 B: the key comes from n and e, and x5c is not a key source") {
   const std::string text = vector_file("jwk/rfc7517-b.json");
   // RSA without alg fits RS* and PS* alike: refused unless the caller names one.
   CHECK(parse_jwk(text).error() == errc::key_unsuitable);
@@ -234,7 +234,7 @@ TEST_CASE("to_jwks publishes a default key that no kid names, under its thumbpri
   CHECK(json::parse(to_jwks(keys))["keys"].size() == 2);
 }
 
-TEST_CASE("JWKS: a key without kid gets its thumbprint; a repeated kid is skipped") {
+TEST_CASE("JWKS: a key without kid gets its thumbprint, and a repeated kid is skipped") {
   const json ed = vector_json("jwk/rfc8037-a2.json");
   const auto set = parse_jwks(json{{"keys", {ed}}}.dump());
   REQUIRE(set);

@@ -46,7 +46,7 @@ TEST_CASE("key_slot: every key of one user lies in one slot") {
     CHECK(key_slot(k) == slot);
 }
 
-TEST_CASE("slot_map: assign, look up, replace; bad ranges are refused") {
+TEST_CASE("slot_map: assign, look up, replace, and bad ranges are refused") {
   slot_map m;
   CHECK(m.empty());
   CHECK(m.master_of(0) == nullptr);

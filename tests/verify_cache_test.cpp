@@ -302,7 +302,7 @@ TEST_CASE("cache: exp and nbf are checked on every hit, by the calling verifier"
   CHECK(cache.stats().hits == 4);
 }
 
-TEST_CASE("cache: an entry dies at the token's exp; in the leeway window it is verified anew") {
+TEST_CASE("cache: an entry dies at the token's exp, and in the leeway window it is verified anew") {
   const test_clock clock;
   const verify_cache cache = cache_at(clock);
   verify_options o;

@@ -298,7 +298,7 @@ TEST_CASE("bad values and unknown flags give a clear message and exit code 2") {
   CHECK(bad_env.message.rfind("PORT:", 0) == 0);
 }
 
-TEST_CASE("--help lists every flag with its environment twin") {
+TEST_CASE("the --help text lists every flag with its environment twin") {
   auto o = parse({"--help"});
   CHECK_FALSE(o.cfg);
   CHECK(o.exit_code == 0);

@@ -365,7 +365,7 @@ TEST_CASE("connections the server killed are replaced without an error", "[mysql
   CHECK(*created == create_status::created);
 }
 
-TEST_CASE("database stopped, killed or paused: store_unavailable; back: the same store works",
+TEST_CASE("database stopped, killed or paused: store_unavailable, and back: the same store works",
           "[mysql]") {
   auto& db = shared_mariadb();
   if (!db.available()) return;

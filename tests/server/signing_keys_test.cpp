@@ -119,7 +119,7 @@ TEST_CASE("HS256 signs with JWT_SECRET, without a kid, and publishes no key") {
   CHECK_FALSE(keys.reload().ok);  // nothing to reload without a directory
 }
 
-TEST_CASE("a PEM private key signs; kid is its thumbprint; the JWKS holds only its public part") {
+TEST_CASE("a PEM private key signs, kid is its thumbprint, the JWKS holds only its public part") {
   for (algorithm alg : {algorithm::es256, algorithm::eddsa, algorithm::rs256}) {
     CAPTURE(tokenauth::to_string(alg));
     temp_dir dir;
