@@ -35,7 +35,7 @@ start_server() {
   local name=$1
   shift
   port=$(free_port)
-  (cd "$work" && exec taskset -c 1 "$bin" --port "$port" --users "sqlite:$work/$name-users.db" "$@" \
+  (cd "$work" && exec taskset -c 1 "$bin" --port "$port" --admin-listen "" --users "sqlite:$work/$name-users.db" "$@" \
     >"$work/$name.log" 2>&1) &
   server_pid=$!
   pids+=("$server_pid")

@@ -66,6 +66,18 @@ int main(int argc, char** argv) {
     app application(cfg, std::move(store), std::move(users));
     access_log log(cfg.access_log ? stdout : nullptr, cfg.access_log_format);
     metrics stats(route_names());
+    std::unique_ptr<server> srv;
+    try {
+      srv = std::make_unique<server>(cfg, application, log,
+                                     cfg.admin_listen.empty() ? nullptr : &stats);
+    } catch (const boost::system::system_error& e) {
+      // e.what() would append Boost's source location; the code's message is what a person needs.
+      return fail(
+          "cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
+              e.code().message(),
+          "choose another port with --port or PORT, or another address with --host or HOST");
+    }
+    // After the public port: a busy public port is the error to report first.
     std::unique_ptr<admin_server> admin;  // null: --admin-listen "" (metrics off)
     if (!cfg.admin_listen.empty()) {
       try {
@@ -74,16 +86,6 @@ int main(int argc, char** argv) {
         return fail("cannot listen on " + cfg.admin_listen + " for metrics: " + e.code().message(),
                     "choose another --admin-listen or ADMIN_LISTEN, or \"\" to turn metrics off");
       }
-    }
-    std::unique_ptr<server> srv;
-    try {
-      srv = std::make_unique<server>(cfg, application, log, admin ? &stats : nullptr);
-    } catch (const boost::system::system_error& e) {
-      // e.what() would append Boost's source location; the code's message is what a person needs.
-      return fail(
-          "cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
-              e.code().message(),
-          "choose another port with --port or PORT, or another address with --host or HOST");
     }
     srv->stop_on_signals();
     srv->on_hangup([&application] {

@@ -261,7 +261,8 @@ class server_process {
   }
 
   void start() {
-    std::vector<std::string> argv{binary_, "--port", "0"};
+    // No metrics listener: its default port would collide between servers running at once.
+    std::vector<std::string> argv{binary_, "--port", "0", "--admin-listen", ""};
     argv.insert(argv.end(), args_.begin(), args_.end());
     const std::size_t seen = read_text(log_).size();  // earlier runs append to the same log
     proc_.emplace(argv, log_,

@@ -21,7 +21,7 @@ struct exit_result {
 // Runs the server with `args` (and a private users file unless they name one) and waits for it
 // to give up.
 exit_result run_failing_server(const temp_dir& dir, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{TOKENAUTH_SERVER_BINARY};
+  std::vector<std::string> argv{TOKENAUTH_SERVER_BINARY, "--admin-listen", ""};
   if (std::find(args.begin(), args.end(), "--users") == args.end())
     argv.insert(argv.end(), {"--users", "sqlite:" + dir / "users.db"});
   argv.insert(argv.end(), args.begin(), args.end());

@@ -42,6 +42,7 @@ function check(condition, message) {
 function startServer(dir) {
   return new Promise((resolve, reject) => {
     const server = spawn(serverBinary, [
+      '--admin-listen', '',
       '--port', '0', '--access-ttl', `${accessTtl}s`, '--bcrypt-cost', '4',
       '--users', `sqlite:${path.join(dir, 'users.db')}`,
     ], {

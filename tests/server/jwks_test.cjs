@@ -74,6 +74,7 @@ const post = (base, target, body) =>
 function startServer(dir, keysDir) {
   return new Promise((resolve, reject) => {
     const server = spawn(serverBinary, [
+      '--admin-listen', '',
       '--port', '0', '--users', 'memory', '--bcrypt-cost', '4', '--access-log', 'false',
       '--access-ttl', '10m', '--jwt-alg', 'EdDSA', '--jwt-keys-dir', keysDir,
     ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
