@@ -1,7 +1,8 @@
 // Strict, canonical base64url (RFC 4648 §5) without padding, as JWS compact serialization uses.
 // decode() rejects padding, the `+`/`/` alphabet, whitespace, lengths no encoder can produce
 // (n % 4 == 1) and non-zero unused trailing bits, so every byte string has exactly one accepted
-// encoding (docs/design.md, verify order). All functions are thread-safe; the *_into forms never allocate.
+// encoding (docs/design.md, verify order). All functions are thread-safe; the *_into forms never
+// allocate.
 #pragma once
 
 #include <array>
