@@ -267,6 +267,9 @@ TEST_CASE("JWKS: unusable keys are skipped with a reason") {
   x31.pop_back();
   const std::string ed_private_other_x =
       with(ed25519_private(), "x", ec["x"]).dump();  // 32 bytes, but not d's public key
+  std::string n = *base64url::decode(rsa["n"].get<std::string>());
+  const std::string n_bytes = n;
+  n.back() ^= 1;  // even
 
   const std::pair<json, std::string> cases[] = {
       {with(rsa, "use", "enc"), R"(use is "enc")"},
@@ -290,6 +293,10 @@ TEST_CASE("JWKS: unusable keys are skipped with a reason") {
       {without(ec, "y"), "y is missing"},
       {with(ec, "x", b64(x31)), "x has 31 bytes, not 32"},
       {with(ec, "y", b64(y)), "not a valid public key"},
+      {with(rsa, "n", b64(n)), "not a valid public key"},
+      {with(rsa, "e", b64("\x01\x00\x00")), "not a valid public key"},  // even
+      {with(rsa, "e", b64("\x01")), "not a valid public key"},
+      {with(rsa, "e", b64(n_bytes)), "not a valid public key"},  // e = n
       {with(ec, "x", "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4="), "x is not base64url"},
       {with(rsa, "n", "0vx7+goeb"), "n is not base64url"},
       {with(rsa, "e", ""), "e is not base64url"},
@@ -321,6 +328,24 @@ TEST_CASE("JWKS: unusable keys are skipped with a reason") {
   const auto set = parse_jwks(json{{"keys", {with(with(rsa, "use", "enc"), "kid", "k9")}}}.dump());
   REQUIRE(set);
   CHECK(set->skipped.at(0).kid == "k9");
+}
+
+TEST_CASE("parse_jwk: an RSA public key is accepted or refused the same way every time") {
+  // An odd n of 2048+ bits that is a product of many primes just above OpenSSL's trial-division
+  // bound: OpenSSL's randomized public check finds a factor in some runs and not in others.
+  const detail::bignum_ptr n(BN_new()), p(BN_new());
+  const std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx(BN_CTX_new(), BN_CTX_free);
+  REQUIRE((n && p && ctx && BN_set_word(n.get(), 1) == 1));
+  for (BN_ULONG candidate = 1021; BN_num_bits(n.get()) < 2048; candidate += 2) {
+    REQUIRE(BN_set_word(p.get(), candidate) == 1);
+    if (BN_check_prime(p.get(), ctx.get(), nullptr) == 1)
+      REQUIRE(BN_mul(n.get(), n.get(), p.get(), ctx.get()) == 1);
+  }
+  std::string bytes(static_cast<std::size_t>(BN_num_bytes(n.get())), '\0');
+  BN_bn2bin(n.get(), reinterpret_cast<unsigned char*>(bytes.data()));
+  const std::string jwk = with(rsa_public(), "n", b64(bytes)).dump();
+  const bool first = parse_jwk(jwk).has_value();
+  for (int i = 0; i < 50; ++i) CHECK(parse_jwk(jwk).has_value() == first);
 }
 
 TEST_CASE("parse_jwk: error codes say which kind of failure it was") {

@@ -181,20 +181,38 @@ class pkey_builder {
     const bool made = EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
                       EVP_PKEY_fromdata(ctx.get(), &raw, selection, params.get()) == 1;
     pkey_ptr pkey(raw);
-    if (made) {
-      const pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-      if (!check) throw std::bad_alloc();
-      if ((is_private ? EVP_PKEY_pairwise_check(check.get())
-                      : EVP_PKEY_public_check(check.get())) != 1)
-        pkey.reset();
-    } else {
-      pkey.reset();
-    }
+    if (made && !(is_private ? pairwise_valid(pkey.get()) : public_valid(pkey.get()))) pkey.reset();
     ERR_clear_error();
     return pkey;
   }
 
  private:
+  static bool pairwise_valid(EVP_PKEY* pkey) {
+    const pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    if (!check) throw std::bad_alloc();
+    return EVP_PKEY_pairwise_check(check.get()) == 1;
+  }
+
+  // OpenSSL's public check of an RSA key runs Miller-Rabin with random bases on n, so a
+  // malformed n can pass one parse and fail the next: a key would flicker in and out of a JWKS
+  // across refreshes. RSA public keys get a deterministic check instead (n and e odd,
+  // 1 < e < n; the size is checked when the key is made); EC and OKP keep OpenSSL's, which is
+  // deterministic (point on the curve, in the right subgroup).
+  static bool public_valid(EVP_PKEY* pkey) {
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+      BIGNUM* raw_n = nullptr;
+      BIGNUM* raw_e = nullptr;
+      const bool got = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &raw_n) == 1 &&
+                       EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &raw_e) == 1;
+      const bignum_ptr n(raw_n), e(raw_e);
+      return got && BN_is_odd(n.get()) && BN_is_odd(e.get()) && !BN_is_one(e.get()) &&
+             BN_cmp(e.get(), n.get()) < 0;
+    }
+    const pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    if (!check) throw std::bad_alloc();
+    return EVP_PKEY_public_check(check.get()) == 1;
+  }
+
   param_bld_ptr bld_;
   std::vector<secret_bignum_ptr> numbers_;
   std::deque<key_bytes> octets_;  // a deque never moves its elements: the pointers stay valid
