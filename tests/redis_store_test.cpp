@@ -207,11 +207,13 @@ TEST_CASE_METHOD(redis_fixture,
   std::string t = contract::must_issue(svc, "alice");
   t = contract::must_rotate(svc, t);
   server.stop();
+  CHECK(svc.ping() == errc::store_unavailable);
   CHECK(svc.rotate(t).error() == errc::store_unavailable);
   CHECK(svc.issue("alice").error() == errc::store_unavailable);
   CHECK(svc.sessions("alice").error() == errc::store_unavailable);
   CHECK(svc.revoke_user("alice") == errc::store_unavailable);
-  server.start();                     // same port; the dump saved on shutdown is loaded
+  server.start();  // same port; the dump saved on shutdown is loaded
+  CHECK(svc.ping() == std::error_code{});
   t = contract::must_rotate(svc, t);  // the same store object, stale pooled connections replaced
   auto s = svc.sessions("alice");
   REQUIRE(s);
@@ -227,6 +229,7 @@ TEST_CASE_METHOD(
   const refresh_service svc(store(), contract::options(clock, 0));
   std::string t = contract::must_issue(svc, "alice");
   server.pause();  // accepts nothing, answers nothing: only the timeouts end the calls
+  CHECK(svc.ping() == errc::store_unavailable);
   // Read-only calls, so the outcome stays known once the server resumes.
   CHECK(svc.sessions("alice").error() == errc::store_unavailable);
   CHECK(svc.sessions("bob").error() == errc::store_unavailable);
@@ -246,6 +249,7 @@ TEST_CASE("redis: nothing listening -> store_unavailable, and construction never
   CHECK(svc.rotate("rt1." + std::string(32, 'A') + "." + std::string(43, 'A')).error() ==
         errc::store_unavailable);
   CHECK(svc.rotate("garbage").error() == errc::refresh_token_unknown);  // never reaches Redis
+  CHECK(svc.ping() == errc::store_unavailable);
 }
 
 TEST_CASE("redis: password and database, a wrong password is store_unavailable") {

@@ -103,6 +103,18 @@ void run_together(int n, F f) {
 #define CONTRACT_READY() \
   if (!this->ready()) return
 
+CONTRACT_CASE("ping answers and the store names itself with a fixed label") {
+  CONTRACT_READY();
+  using namespace contract;
+  CHECK(this->store()->ping() == std::error_code{});
+  const std::string_view name = this->store()->name();
+  CHECK((name == "memory" || name == "sqlite" || name == "redis"));
+  manual_clock clock;
+  const refresh_service svc(this->store(), options(clock));
+  CHECK(svc.ping() == std::error_code{});
+  CHECK(svc.store().name() == name);
+}
+
 CONTRACT_CASE("a chain of 100 rotations, every rotated-out token is rejected") {
   CONTRACT_READY();
   using namespace contract;

@@ -27,6 +27,7 @@
 #include "tokenauth/detail/json_scan.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/keys.hpp"
+#include "tokenauth/observer.hpp"
 #include "tokenauth/result.hpp"
 
 namespace tokenauth {
@@ -345,6 +346,8 @@ struct verify_options {
   std::vector<std::string> accepted_typ{"JWT", "at+jwt"};
   std::size_t max_token_size = 8192;
   clock_fn clock = system_clock_now;
+  // Told the outcome of every verify() and verify_allow_expired() (observer.hpp); null: none.
+  std::shared_ptr<tokenauth::observer> observer{};
 };
 
 class verifier {
@@ -360,12 +363,18 @@ class verifier {
     remember_plain_header(keys_.default_key());
   }
 
-  verify_result verify(std::string_view token) const { return verify_impl(token, true); }
+  verify_result verify(std::string_view token) const {
+    verify_result r = verify_impl(token, true);
+    if (options_.observer) notify(r);
+    return r;
+  }
 
   // Every check except expiry: for reissuance, where an expired access token must still prove
   // who it was issued to.
   verify_result verify_allow_expired(std::string_view token) const {
-    return verify_impl(token, false);
+    verify_result r = verify_impl(token, false);
+    if (options_.observer) notify(r);
+    return r;
   }
 
   claims verify_or_throw(std::string_view token) const { return verify(token).value(); }
@@ -401,6 +410,10 @@ class verifier {
   const verify_options& options() const noexcept { return options_; }
 
  private:
+  void notify(const verify_result& r) const noexcept {
+    options_.observer->verified(verify_outcome_of(r ? std::error_code{} : r.error()));
+  }
+
   verify_result verify_impl(std::string_view token, bool check_exp) const {
     // 1. Size and shape.
     if (token.empty()) return errc::token_missing;

@@ -23,6 +23,7 @@ namespace tokenauth {
 class memory_store final : public refresh_store {
  public:
   memory_store() = default;
+  std::string_view name() const noexcept override { return "memory"; }
 
   [[nodiscard]] std::error_code create_family(const new_family& f) override {
     std::lock_guard<std::mutex> lock(mutex_);

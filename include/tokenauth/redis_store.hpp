@@ -63,6 +63,7 @@ class redis_store final : public refresh_store {
                                               unix_seconds now) override;
   [[nodiscard]] std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
   result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
+  std::string_view name() const noexcept override { return "redis"; }
 
   const redis_options& options() const noexcept;
 

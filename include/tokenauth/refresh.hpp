@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -24,6 +25,7 @@
 #include "tokenauth/base64url.hpp"
 #include "tokenauth/clock.hpp"
 #include "tokenauth/error.hpp"
+#include "tokenauth/observer.hpp"
 #include "tokenauth/result.hpp"
 #include "tokenauth/store.hpp"
 
@@ -76,6 +78,9 @@ struct refresh_options {
   std::size_t max_families_per_user = 0;  // 0 = unlimited; else the oldest family is revoked first
   clock_fn clock = system_clock_now;
   random_fn random = openssl_random;  // injectable for tests; must be a CSPRNG in production
+  // Told every rotation's outcome and every store call with its duration (observer.hpp); null:
+  // none.
+  std::shared_ptr<tokenauth::observer> observer{};
 };
 
 struct issued_token {
@@ -142,24 +147,20 @@ class refresh_service {  // thread-safe; every decision of one rotation is one a
     const unix_seconds expires = std::min(now + options_.token_ttl, family_expires);
     const new_family f{family,  user_id,        detail::sha256(*token),        now,
                        expires, family_expires, options_.max_families_per_user};
-    if (auto ec = store_->create_family(f)) return ec;
+    if (auto ec =
+            call_store(store_operation::create_family, [&] { return store_->create_family(f); }))
+      return ec;
     return issued_token{std::move(*token), std::move(family), expires};
   }
 
   // errc::refresh_token_unknown / refresh_token_expired / refresh_family_revoked /
   // refresh_reuse_detected / store_unavailable
   result<rotation> rotate(std::string_view token) const {
-    const auto family = detail::token_family(token);
-    if (!family) return errc::refresh_token_unknown;
-    auto successor = make_token(*family);
-    if (!successor) return errc::store_unavailable;
-    const rotate_request r{*family,          detail::sha256(token), detail::sha256(*successor),
-                           options_.clock(), options_.token_ttl,    options_.grace};
-    auto out = store_->rotate(r);
-    if (!out) return out.error();
-    rotation rot{std::move(out->user_id), std::string(*family), std::nullopt, out->expires_at};
-    if (out->status == rotate_status::rotated) rot.token = std::move(*successor);
-    return rot;
+    result<rotation> r = rotate_impl(token);
+    if (options_.observer)
+      options_.observer->rotated(
+          rotation_outcome_of(r ? std::error_code{} : r.error(), r && !r->token));
+    return r;
   }
 
   // Logout: revokes the token's family (any token the family ever had). refresh_token_unknown
@@ -168,27 +169,71 @@ class refresh_service {  // thread-safe; every decision of one rotation is one a
     const auto family = detail::token_family(token);
     if (!family) return errc::refresh_token_unknown;
     const token_digest d = detail::sha256(token);
-    return store_->revoke_family(*family, &d, options_.clock());
+    const unix_seconds now = options_.clock();
+    return call_store(store_operation::revoke_family,
+                      [&] { return store_->revoke_family(*family, &d, now); });
   }
 
   [[nodiscard]] std::error_code revoke_family(std::string_view family_id) const {
     if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
-    return store_->revoke_family(family_id, nullptr, options_.clock());
+    const unix_seconds now = options_.clock();
+    return call_store(store_operation::revoke_family,
+                      [&] { return store_->revoke_family(family_id, nullptr, now); });
   }
 
   // Log out everywhere (e.g. after a password change).
   [[nodiscard]] std::error_code revoke_user(std::string_view user_id) const {
-    return store_->revoke_user(user_id, options_.clock());
+    const unix_seconds now = options_.clock();
+    return call_store(store_operation::revoke_user,
+                      [&] { return store_->revoke_user(user_id, now); });
   }
 
   // Live sessions of the user, oldest first.
   result<std::vector<session_info>> sessions(std::string_view user_id) const {
-    return store_->sessions(user_id, options_.clock());
+    const unix_seconds now = options_.clock();
+    return call_store(store_operation::sessions, [&] { return store_->sessions(user_id, now); });
+  }
+
+  // Whether the store answers (refresh_store::ping): for readiness checks.
+  [[nodiscard]] std::error_code ping() const {
+    return call_store(store_operation::ping, [&] { return store_->ping(); });
   }
 
   const refresh_options& options() const noexcept { return options_; }
+  const refresh_store& store() const noexcept { return *store_; }
 
  private:
+  result<rotation> rotate_impl(std::string_view token) const {
+    const auto family = detail::token_family(token);
+    if (!family) return errc::refresh_token_unknown;
+    auto successor = make_token(*family);
+    if (!successor) return errc::store_unavailable;
+    const rotate_request r{*family,          detail::sha256(token), detail::sha256(*successor),
+                           options_.clock(), options_.token_ttl,    options_.grace};
+    auto out = call_store(store_operation::rotate, [&] { return store_->rotate(r); });
+    if (!out) return out.error();
+    rotation rot{std::move(out->user_id), std::string(*family), std::nullopt, out->expires_at};
+    if (out->status == rotate_status::rotated) rot.token = std::move(*successor);
+    return rot;
+  }
+
+  static bool store_failed(std::error_code ec) noexcept { return ec == errc::store_unavailable; }
+  template <class T>
+  static bool store_failed(const result<T>& r) noexcept {
+    return !r && store_failed(r.error());
+  }
+
+  // Runs one store call; with an observer, timed and reported.
+  template <class Call>
+  auto call_store(store_operation op, Call&& call) const -> decltype(call()) {
+    if (!options_.observer) return call();
+    const auto start = std::chrono::steady_clock::now();
+    auto out = call();
+    options_.observer->store_called(
+        {store_->name(), op, std::chrono::steady_clock::now() - start, !store_failed(out)});
+    return out;
+  }
+
   std::optional<std::string> make_token(std::string_view family) const {
     unsigned char secret[detail::secret_bytes];
     if (!options_.random(secret, sizeof secret)) return std::nullopt;

@@ -34,6 +34,7 @@ class sqlite_store final : public refresh_store {
                                               unix_seconds now) override;
   [[nodiscard]] std::error_code revoke_user(std::string_view user_id, unix_seconds now) override;
   result<std::vector<session_info>> sessions(std::string_view user_id, unix_seconds now) override;
+  std::string_view name() const noexcept override { return "sqlite"; }
 
   // SQLite virtual-machine steps run by this connection's statements so far: a measure of the
   // work done, for tests of bounded work per call.

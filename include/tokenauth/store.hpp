@@ -132,6 +132,16 @@ class refresh_store {
   // above the watermark: with a cap, at most about max_families + index_prune_budget.
   virtual result<std::vector<session_info>> sessions(std::string_view user_id,
                                                      unix_seconds now) = 0;
+
+  // The cheapest call that must reach the backend, for readiness checks: {} when it answered,
+  // store_unavailable when not. The default lists the sessions of an empty user id (none).
+  [[nodiscard]] virtual std::error_code ping() {
+    const auto r = sessions({}, 0);
+    return r ? std::error_code{} : r.error();
+  }
+
+  // A short, fixed name of the kind of store ("memory", "sqlite", "redis"), for metrics labels.
+  virtual std::string_view name() const noexcept { return "custom"; }
 };
 
 namespace detail {

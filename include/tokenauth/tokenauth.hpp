@@ -14,6 +14,7 @@
 #include "tokenauth/jwt.hpp"
 #include "tokenauth/keys.hpp"
 #include "tokenauth/memory_store.hpp"
+#include "tokenauth/observer.hpp"
 #include "tokenauth/refresh.hpp"
 #include "tokenauth/result.hpp"
 #include "tokenauth/store.hpp"

@@ -212,6 +212,7 @@ class verified_token_table {
 //         verifier's check_claims (exp/nbf with leeway by its clock, iss/aud/sub) runs on
 //         every hit, so a hit never accepts what a full verify would refuse for those reasons.
 //   miss: verifier::verify; only a success is inserted, until the token's exp.
+// Either way the verifier's observer (verify_options::observer) hears the outcome.
 // The header checks (alg allow-list, typ, crit) ran when the entry was made: share one cache
 // only between verifiers that agree on those options (key sets may differ).
 class verify_cache {
@@ -228,7 +229,10 @@ class verify_cache {
     if (auto hit = table_.find(d, now)) {
       const key* k = v.key_for(hit->value);
       if (k && k->id() == hit->key_id) {
-        if (const errc e = v.check_claims(hit->value); e != errc{}) return e;
+        const errc e = v.check_claims(hit->value);
+        // A hit is a verification too: the verifier's observer hears of it.
+        if (const auto& o = v.options().observer) o->verified(verify_outcome_of(e));
+        if (e != errc{}) return e;
         return std::move(hit->value);
       }
       table_.erase(d, hit->key_id);  // its key was removed or replaced
