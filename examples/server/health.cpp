@@ -31,7 +31,7 @@ response health_response() {
 
 response readiness_response(const tokenauth::refresh_service& refresh, user_store& users,
                             std::chrono::milliseconds budget) {
-  const char* refresh_state = check([&] { return refresh.sessions("").has_value(); }, budget);
+  const char* refresh_state = check([&] { return !refresh.ping(); }, budget);
   // The largest row id: well-formed, so the store really queries, and no table holds it.
   const char* users_state =
       check([&] { return users.find_by_id("9223372036854775807").has_value(); }, budget);
@@ -42,9 +42,12 @@ response readiness_response(const tokenauth::refresh_service& refresh, user_stor
   if (refresh_ok && users_ok) {
     r.body = nlohmann::json{{"ok", true}, {"checks", std::move(checks)}}.dump();
   } else {
-    std::string failed = !refresh_ok && !users_ok ? "refresh store and user store"
-                         : !refresh_ok            ? "refresh store"
-                                                  : "user store";
+    // Each failed store by role and kind, e.g. "refresh store (redis)".
+    const std::string refresh_name = "refresh store (" + std::string(refresh.store().name()) + ")";
+    const std::string users_name = "user store (" + std::string(users.name()) + ")";
+    const std::string failed = !refresh_ok && !users_ok ? refresh_name + " and " + users_name
+                               : !refresh_ok            ? refresh_name
+                                                        : users_name;
     r.status = 503;
     r.body = nlohmann::json{{"ok", false},
                             {"status", 503},

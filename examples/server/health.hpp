@@ -1,9 +1,9 @@
 // Liveness and readiness answers. /healthz says only that the process serves requests. /readyz
-// asks each store a cheap question that must reach the store (live sessions of an empty user id;
-// a user id no row has) and answers 200 only when both came back without error within the budget;
-// otherwise 503 naming what failed. A store call cannot be interrupted, so the budget bounds the
-// answer only as far as the store's own timeouts do; a ping slower than the budget counts as
-// failed, since a store that slow is not serving requests either.
+// asks each store a cheap question that must reach the store (refresh_store::ping(); a user id no
+// row has) and answers 200 only when both came back without error within the budget; otherwise
+// 503 naming what failed, by role and kind ("refresh store (redis)"). A store call cannot be
+// interrupted, so the budget bounds the answer only as far as the store's own timeouts do; a ping
+// slower than the budget counts as failed, since a store that slow is not serving requests either.
 #pragma once
 
 #include <chrono>

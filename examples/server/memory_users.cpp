@@ -49,6 +49,7 @@ class memory_user_store final : public user_store {
   }
 
   user_limits limits() const override { return default_user_limits; }
+  std::string_view name() const noexcept override { return "memory"; }
 
  private:
   std::mutex mutex_;

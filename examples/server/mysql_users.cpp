@@ -157,6 +157,7 @@ class mysql_user_store final : public user_store {
   }
 
   user_limits limits() const override { return limits_; }
+  std::string_view name() const noexcept override { return "mysql"; }
 
  private:
   // A connection lent to one call; false when the pool stayed exhausted for the timeout or the

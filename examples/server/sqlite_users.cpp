@@ -122,6 +122,7 @@ class sqlite_user_store final : public user_store {
 
   // SQLite does not enforce VARCHAR lengths: the server's own limits apply.
   user_limits limits() const override { return default_user_limits; }
+  std::string_view name() const noexcept override { return "sqlite"; }
 
  private:
   void exec(const char* sql) {

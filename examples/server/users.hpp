@@ -49,6 +49,8 @@ class user_store {
   // An id that is not a decimal row id is simply not found.
   virtual tokenauth::result<std::optional<user>> find_by_id(std::string_view id) = 0;
   virtual user_limits limits() const = 0;
+  // A short, fixed name of the kind of store ("memory", "sqlite", "mysql"), for messages.
+  virtual std::string_view name() const noexcept { return "custom"; }
 };
 
 // The limits of the stores that do not enforce column lengths themselves (memory, SQLite).

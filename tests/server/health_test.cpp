@@ -114,19 +114,19 @@ TEST_CASE("readyz is 200 only when both stores answer, else 503 naming the faile
   auto r = f.request("GET", "/readyz");
   CHECK(r.status == 503);
   CHECK(body_json(r)["ok"] == false);
-  CHECK(body_json(r)["message"] == "Not ready: refresh store not answering");
+  CHECK(body_json(r)["message"] == "Not ready: refresh store (custom) not answering");
   CHECK(body_json(r)["checks"]["refreshStore"] == "unavailable");
   CHECK(body_json(r)["checks"]["userStore"] == "ok");
 
   users->down = true;
   r = f.request("GET", "/readyz");
   CHECK(r.status == 503);
-  CHECK(body_json(r)["message"] == "Not ready: refresh store and user store not answering");
+  CHECK(body_json(r)["message"] == "Not ready: refresh store (custom) and user store (custom) not answering");
 
   store->down = false;
   r = f.request("GET", "/readyz");
   CHECK(r.status == 503);
-  CHECK(body_json(r)["message"] == "Not ready: user store not answering");
+  CHECK(body_json(r)["message"] == "Not ready: user store (custom) not answering");
   CHECK(body_json(r)["checks"] ==
         nlohmann::json{{"refreshStore", "ok"}, {"userStore", "unavailable"}});
 
@@ -145,4 +145,5 @@ TEST_CASE("readyz with a Redis refresh store whose server is down is 503 naming 
   CHECK(r.status == 503);
   CHECK(body_json(r)["checks"]["refreshStore"] == "unavailable");
   CHECK(body_json(r)["checks"]["userStore"] == "ok");  // the SQLite user store is fine
+  CHECK(body_json(r)["message"] == "Not ready: refresh store (redis) not answering");
 }
