@@ -6,6 +6,9 @@
 // Run: benchmarks/run.sh (Release, pinned core, 5 repetitions, medians and ratios).
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -138,6 +141,29 @@ void BM_tokenauth_verify(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The verify above with an observer that counts outcomes in relaxed atomics, as a metrics
+// exporter does (observer.hpp): the cost of observing, beside BM_tokenauth_verify's none.
+void BM_tokenauth_verify_observed(benchmark::State& state) {
+  struct counting final : tokenauth::observer {
+    std::array<std::atomic<std::uint64_t>, tokenauth::verify_outcome_count> n{};
+    void verified(tokenauth::verify_outcome o) noexcept override {
+      n[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  auto counter = std::make_shared<counting>();
+  tokenauth::verify_options options;
+  options.observer = counter;
+  const tokenauth::verifier verifier(tokenauth::hmac_key(secret), options);
+  const std::string& t = token();
+  for (auto _ : state) {
+    auto r = verifier.verify(t);
+    benchmark::DoNotOptimize(r);
+  }
+  if (counter->n[0] != static_cast<std::uint64_t>(state.iterations()))
+    state.SkipWithError("tokenauth rejected the token");
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_tokenauth_verify_bad_signature(benchmark::State& state) {
   const tokenauth::verifier& verifier = shared_verifier();
   std::string t = token();
@@ -244,6 +270,7 @@ void BM_tokenauth_verify_cached_pk(benchmark::State& state, const pk_algorithm& 
 
 BENCHMARK(BM_tokenauth_sign);
 BENCHMARK(BM_tokenauth_verify);
+BENCHMARK(BM_tokenauth_verify_observed);
 BENCHMARK(BM_tokenauth_verify_cached);
 BENCHMARK(BM_tokenauth_verify_bad_signature);
 BENCHMARK(BM_tokenauth_verify_read_claims);
