@@ -26,18 +26,20 @@ class TokenauthConan(ConanFile):
         "fPIC": [True, False],
         "with_redis": [True, False],
         "with_sqlite": [True, False],
+        "with_jwks": [True, False],
     }
     default_options = {
         "shared": False,
         "fPIC": True,
         "with_redis": True,
         "with_sqlite": True,
+        "with_jwks": True,
     }
     exports_sources = "CMakeLists.txt", "cmake/*", "include/*", "src/*", "LICENSE"
 
     @property
     def _header_only(self):
-        return not (self.options.with_redis or self.options.with_sqlite)
+        return not (self.options.with_redis or self.options.with_sqlite or self.options.with_jwks)
 
     def config_options(self):
         if self.settings.os == "Windows":
@@ -62,6 +64,8 @@ class TokenauthConan(ConanFile):
             self.requires("sqlite3/[>=3.40 <4]")
         if self.options.with_redis:
             self.requires("hiredis/[>=1.0 <2]")
+        if self.options.with_jwks:
+            self.requires("boost/[>=1.81 <2]")
 
     def build_requirements(self):
         if self.options.with_redis:
@@ -74,13 +78,15 @@ class TokenauthConan(ConanFile):
             raise ConanInvalidConfiguration("tokenauth::redis uses POSIX sockets")
 
     def package_id(self):
-        if not (self.info.options.with_redis or self.info.options.with_sqlite):
+        if not (self.info.options.with_redis or self.info.options.with_sqlite
+                or self.info.options.with_jwks):
             self.info.clear()
 
     def generate(self):
         tc = CMakeToolchain(self)
         tc.cache_variables["TOKENAUTH_WITH_REDIS"] = bool(self.options.with_redis)
         tc.cache_variables["TOKENAUTH_WITH_SQLITE"] = bool(self.options.with_sqlite)
+        tc.cache_variables["TOKENAUTH_WITH_JWKS"] = bool(self.options.with_jwks)
         tc.cache_variables["TOKENAUTH_BUILD_TESTS"] = False
         tc.cache_variables["TOKENAUTH_BUILD_EXAMPLES"] = False
         tc.cache_variables["TOKENAUTH_BUILD_BENCHMARKS"] = False
@@ -122,3 +128,9 @@ class TokenauthConan(ConanFile):
             self.cpp_info.components["redis"].set_property("cmake_target_name", "tokenauth::redis")
             self.cpp_info.components["redis"].libs = ["tokenauth_redis"]
             self.cpp_info.components["redis"].requires = ["tokenauth", "hiredis::hiredis"]
+
+        if self.options.with_jwks:
+            self.cpp_info.components["jwks"].set_property("cmake_target_name", "tokenauth::jwks")
+            self.cpp_info.components["jwks"].libs = ["tokenauth_jwks"]
+            self.cpp_info.components["jwks"].requires = ["tokenauth", "openssl::ssl", "boost::headers"]
+            self.cpp_info.components["jwks"].system_libs = ["pthread"]

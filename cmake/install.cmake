@@ -8,8 +8,8 @@ install(TARGETS ${TOKENAUTH_EXPORTED_TARGETS} EXPORT tokenauthTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # The core is header-only, so the package is architecture independent (and lives under share/)
-# unless a compiled store is part of this install.
-if(TOKENAUTH_WITH_REDIS OR TOKENAUTH_WITH_SQLITE)
+# unless a compiled library is part of this install.
+if(TOKENAUTH_WITH_REDIS OR TOKENAUTH_WITH_SQLITE OR TOKENAUTH_WITH_JWKS)
   set(tokenauth_arch_independent "")
   set(TOKENAUTH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tokenauth)
 else()

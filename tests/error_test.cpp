@@ -29,7 +29,7 @@ TEST_CASE("key and typ codes say what to fix") {
 
 TEST_CASE("every code has its own message and the tokenauth category") {
   std::set<std::string> messages;
-  const int last = static_cast<int>(errc::store_unavailable);
+  const int last = static_cast<int>(errc::keys_unavailable);
   for (int i = 1; i <= last; ++i) {
     const std::error_code ec = static_cast<errc>(i);
     CHECK(ec.category().name() == std::string("tokenauth"));

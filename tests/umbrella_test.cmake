@@ -1,8 +1,9 @@
 # ctest step (cmake -P): include/tokenauth/tokenauth.hpp includes every public core header, so a
 # new header cannot be forgotten. Not in the umbrella, on purpose: beast.hpp (needs Boost) and the
-# stores that need a compiled library (sqlite_store.hpp, redis_store.hpp). Input: SOURCE_DIR.
+# stores and the JWKS client, which need a compiled library (sqlite_store.hpp, redis_store.hpp,
+# jwks_client.hpp). Input: SOURCE_DIR.
 cmake_minimum_required(VERSION 3.20)
-set(not_core beast.hpp sqlite_store.hpp redis_store.hpp tokenauth.hpp)
+set(not_core beast.hpp jwks_client.hpp sqlite_store.hpp redis_store.hpp tokenauth.hpp)
 file(READ "${SOURCE_DIR}/include/tokenauth/tokenauth.hpp" umbrella)
 file(GLOB headers RELATIVE "${SOURCE_DIR}/include/tokenauth" "${SOURCE_DIR}/include/tokenauth/*.hpp")
 set(missing "")

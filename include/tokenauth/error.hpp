@@ -44,6 +44,8 @@ enum class errc {
   refresh_family_revoked,  // the session was logged out or revoked
   refresh_reuse_detected,  // a rotated-out token came back: the family is now revoked
   store_unavailable,       // the store could not be reached or failed; retry later
+  // --- keys fetched from an issuer (jwks_client) ---
+  keys_unavailable,  // no key set fetched yet, or the last good one is stale beyond its bound
 };
 
 namespace detail {
@@ -114,6 +116,8 @@ class error_category final : public std::error_category {
         return "refresh token reuse detected";
       case errc::store_unavailable:
         return "refresh store unavailable";
+      case errc::keys_unavailable:
+        return "verification keys unavailable";
     }
     return "unknown tokenauth error";
   }

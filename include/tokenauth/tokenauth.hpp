@@ -1,7 +1,8 @@
 // Every core tokenauth header in one include: keys (HMAC and public-key, JWK/JWKS), JWT signing
 // and verification with the verified-token cache, refresh tokens with the in-memory store, and
-// the HTTP helpers. Not included here: the compiled stores
-// (sqlite_store.hpp, redis_store.hpp: they need their link targets) and beast.hpp (needs Boost).
+// the HTTP helpers. Not included here: the compiled stores and the JWKS client
+// (sqlite_store.hpp, redis_store.hpp, jwks_client.hpp: they need their link targets) and beast.hpp
+// (needs Boost).
 #pragma once
 
 #include "tokenauth/algorithm.hpp"

@@ -13,13 +13,14 @@ vcpkg_from_github(
 
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
+        jwks TOKENAUTH_WITH_JWKS
         redis TOKENAUTH_WITH_REDIS
         sqlite TOKENAUTH_WITH_SQLITE
 )
 
-# Without a compiled store the package is header-only: one (release) build, and
+# Without a compiled library the package is header-only: one (release) build, and
 # cmake/install.cmake puts the architecture-independent CMake files under share/.
-if("redis" IN_LIST FEATURES OR "sqlite" IN_LIST FEATURES)
+if("redis" IN_LIST FEATURES OR "sqlite" IN_LIST FEATURES OR "jwks" IN_LIST FEATURES)
     set(config_path lib/cmake/tokenauth)
 else()
     set(VCPKG_BUILD_TYPE release)

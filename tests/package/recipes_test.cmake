@@ -258,10 +258,16 @@ foreach(store IN LISTS stores)
   if(conanfile MATCHES "\"with_${store}\": True")
     list(APPEND conan_defaults ${store})
   endif()
-  # The store's requirement is the same package name as the vcpkg feature's dependency.
+  # The store's requirement is the same package as the vcpkg feature's dependency (Boost is one
+  # Conan package, split into one vcpkg port per library).
   string(REGEX MATCH "if self\\.options\\.with_${store}:\n +self\\.requires\\(\"([^/\"]+)/" _ "${conanfile}")
+  set(conan_dep "${CMAKE_MATCH_1}")
+  set(vcpkg_dep "${vcpkg_dep_${store}}")
+  if(vcpkg_dep MATCHES "^boost-")
+    set(vcpkg_dep boost)
+  endif()
   check_equal("conanfile.py requirement for with_${store} vs vcpkg feature dependency"
-    "${CMAKE_MATCH_1}" "${vcpkg_dep_${store}}")
+    "${conan_dep}" "${vcpkg_dep}")
 endforeach()
 string(REGEX MATCHALL "\"with_[a-z0-9_]+\": \\[" declared "${conanfile}")
 string(REGEX REPLACE "\": \\[" "\"" declared "${declared}")  # a [ would join list items
