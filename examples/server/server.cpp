@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "request_id.hpp"
+#include "wire.hpp"
 
 namespace tokenauth_server {
 

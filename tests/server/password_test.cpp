@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "password.hpp"
+#include "worker_pool.hpp"
 
 using namespace tokenauth_server;
 
