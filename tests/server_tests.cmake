@@ -4,6 +4,9 @@ tokenauth_add_test(http_test SOURCES http_test.cpp)
 # The server tests link the example's library, which exists only when the examples are built.
 if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
   tokenauth_add_test(server_config_test SOURCES server/config_test.cpp LIBS tokenauth_server_lib)
+  # The --help text is checked against the configuration table of docs/server.md.
+  target_compile_definitions(server_config_test PRIVATE
+    TOKENAUTH_SERVER_DOC="${PROJECT_SOURCE_DIR}/docs/server.md")
   tokenauth_add_test(server_signing_keys_test SOURCES server/signing_keys_test.cpp
     LIBS tokenauth_server_lib)
   tokenauth_add_test(server_password_test SOURCES server/password_test.cpp

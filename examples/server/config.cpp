@@ -4,9 +4,15 @@
 #include <openssl/rand.h>
 #include <sys/resource.h>
 
+#include <boost/program_options/errors.hpp>
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/value_semantic.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "mysql_users.hpp"
@@ -16,6 +22,7 @@
 namespace tokenauth_server {
 namespace {
 
+namespace po = boost::program_options;
 using tokenauth::unix_seconds;
 
 // Parses an unsigned decimal in [lo, hi]; nullopt otherwise.
@@ -147,10 +154,9 @@ const option_spec options[] = {
      }},
     {"store", "STORE", "SPEC",
      "refresh store: memory | sqlite:PATH | redis://[:pw@]host:port[/db] |\n"
-     "                          redis-cluster://[:pw@]host:port,host:port,... |\n"
-     "                          redis-sentinel://[:pw@]host:port,host:port,.../MASTER_NAME\n"
-     "                          (default memory;\n"
-     "                          REDIS_HOST/REDIS_PORT/REDIS_PASSWORD select Redis too)",
+     "redis-cluster://[:pw@]host:port,host:port,... |\n"
+     "redis-sentinel://[:pw@]host:port,host:port,.../MASTER_NAME\n"
+     "(default memory; REDIS_HOST/REDIS_PORT/REDIS_PASSWORD select Redis too)",
      [](config& c, const std::string& v) -> std::string {
        if (v != "memory" && v.rfind("sqlite:", 0) != 0 && v.rfind("redis://", 0) != 0 &&
            v.rfind("redis-cluster://", 0) != 0 && v.rfind("redis-sentinel://", 0) != 0)
@@ -162,8 +168,8 @@ const option_spec options[] = {
        return {};
      }},
     {"users", "USERS_DB", "SPEC",
-     "user database: sqlite:PATH | mysql://USER:PASS@HOST:PORT/DB | memory (default\n"
-     "                          sqlite:./tokenauth-users.db; DB_DATABASE selects MySQL too)",
+     "user database: sqlite:PATH | mysql://USER:PASS@HOST:PORT/DB | memory (default "
+     "sqlite:./tokenauth-users.db; DB_DATABASE selects MySQL too)",
      [](config& c, const std::string& v) -> std::string {
        if (is_mysql_url(v)) {
          std::string error;
@@ -186,8 +192,8 @@ const option_spec options[] = {
        return {};
      }},
     {"public-origin", "PUBLIC_ORIGIN", "ORIGIN",
-     "scheme://host[:port] browsers load the demo page from, for the same-origin check\n"
-     "                          (default: http://<Host header>; set it behind a TLS proxy)",
+     "scheme://host[:port] browsers load the demo page from, for the same-origin check "
+     "(default: http://<Host header>; set it behind a TLS proxy)",
      [](config& c, const std::string& v) -> std::string {
        std::string o = v;
        if (!o.empty() && o.back() == '/') o.pop_back();
@@ -201,8 +207,8 @@ const option_spec options[] = {
        return set_uint(c.max_sessions_per_user, v, 1, 100000, "max-sessions-per-user");
      }},
     {"cookie-name", "COOKIE_NAME", "NAME",
-     "name of the refresh cookie (default refreshToken); a __Host- name gets Path=/ and must be\n"
-     "                          Secure: sibling subdomains cannot overwrite it",
+     "name of the refresh cookie (default refreshToken); a __Host- name gets Path=/ and must be "
+     "Secure: sibling subdomains cannot overwrite it",
      [](config& c, const std::string& v) -> std::string {
        if (!tokenauth::http::is_cookie_name(v))
          return "cookie-name must be a cookie name (letters, digits, !#$%&'*+-.^_`|~), got '" + v +
@@ -245,8 +251,8 @@ const option_spec options[] = {
        return set_uint(c.bcrypt_queue_per_address, v, 1, 100000, "bcrypt-queue-per-address");
      }},
     {"login-rate-account", "LOGIN_RATE_ACCOUNT", "N",
-     "login attempts per minute on one account, N at once at most; beyond: 429 (default 10;\n"
-     "                          0 = off)",
+     "login attempts per minute on one account, N at once at most; beyond: 429 (default 10; "
+     "0 = off)",
      [](config& c, const std::string& v) {
        return set_uint(c.login_rate_account, v, 0, 100000, "login-rate-account");
      }},
@@ -256,8 +262,8 @@ const option_spec options[] = {
        return set_uint(c.login_rate_address, v, 0, 100000, "login-rate-address");
      }},
     {"trust-proxy", "TRUST_PROXY", "ADDR",
-     "a reverse proxy's IP address; its X-Forwarded-For names the client (repeatable or\n"
-     "                          comma-separated; default none: the socket's address counts)",
+     "a reverse proxy's IP address; its X-Forwarded-For names the client (repeatable or "
+     "comma-separated; default none: the socket's address counts)",
      [](config& c, const std::string& v) -> std::string {
        for (auto& a : split_list(v)) {
          unsigned char buf[sizeof(in6_addr)];
@@ -292,8 +298,8 @@ const option_spec options[] = {
        return set_uint(c.idle_timeout, v, 1, 3600, "idle-timeout");
      }},
     {"max-connections", "MAX_CONNECTIONS", "N",
-     "open connections at most; more wait in the listen backlog (default: the open-file\n"
-     "                          limit (RLIMIT_NOFILE) minus 64, at least 16)",
+     "open connections at most; more wait in the listen backlog (default: the open-file "
+     "limit (RLIMIT_NOFILE) minus 64, at least 16)",
      [](config& c, const std::string& v) {
        return set_uint(c.max_connections, v, 1, 10000000, "max-connections");
      }},
@@ -305,8 +311,8 @@ const option_spec options[] = {
        return {};
      }},
     {"jwt-alg", "JWT_ALG", "HS256|ES256|EdDSA|RS256",
-     "access-token signature (default HS256 with JWT_SECRET); the others sign with a private\n"
-     "                          key from --jwt-key-file, JWT_PRIVATE_KEY or --jwt-keys-dir",
+     "access-token signature (default HS256 with JWT_SECRET); the others sign with a private "
+     "key from --jwt-key-file, JWT_PRIVATE_KEY or --jwt-keys-dir",
      [](config& c, const std::string& v) -> std::string {
        const auto alg = tokenauth::algorithm_from_string(v);
        if (!alg || (*alg != tokenauth::algorithm::hs256 && *alg != tokenauth::algorithm::es256 &&
@@ -341,8 +347,8 @@ const option_spec options[] = {
        return {};
      }},
     {"admin-listen", "ADMIN_LISTEN", "HOST:PORT",
-     "where GET /metrics (Prometheus) is served, never on the public port; \"\" = off\n"
-     "                          (default 127.0.0.1:9464)",
+     "where GET /metrics (Prometheus) is served, never on the public port; \"\" = off "
+     "(default 127.0.0.1:9464)",
      [](config& c, const std::string& v) -> std::string {
        if (!v.empty() && !parse_listen_address(v))
          return "admin-listen must be HOST:PORT (an IP address and a port) or empty, got '" + v +
@@ -364,6 +370,72 @@ const option_spec* find_flag(std::string_view name) {
   for (const auto& o : options)
     if (o.flag == name) return &o;
   return nullptr;
+}
+
+// Every flag of options[] and --help, for the parser and the --help text. Columns as before the
+// library: flags in 26, help wrapped at 100.
+const po::options_description& flag_descriptions() {
+  static const po::options_description descriptions = [] {
+    po::options_description d(100, 74);
+    for (const auto& o : options) {
+      const std::string help = std::string(o.help) + " [" + std::string(o.env) + "]";
+      d.add_options()(std::string(o.flag).c_str(),
+                      po::value<std::string>()->value_name(std::string(o.arg)), help.c_str());
+    }
+    d.add_options()("help,h", "this text");
+    return d;
+  }();
+  return descriptions;
+}
+
+// "--flag=" gives the flag an empty value (--admin-listen= turns metrics off); Boost would refuse
+// it, so this style parser, consulted before Boost's own, takes such a token whole.
+std::vector<po::option> empty_adjacent_value(std::vector<std::string>& args) {
+  const std::string& token = args.front();
+  if (token.size() < 4 || token.rfind("--", 0) != 0 || token.find('=') != token.size() - 1)
+    return {};
+  po::option flag(token.substr(2, token.size() - 3), {std::string()});
+  flag.original_tokens = {token};
+  args.erase(args.begin());
+  return {flag};
+}
+
+struct parsed_flags {
+  std::vector<po::option> flags;  // in command-line order; a stray argument has no string_key
+  std::string error;              // why the command line cannot be read, or empty
+};
+
+// Splits the command line with Boost.Program_options: --flag VALUE, --flag=VALUE, -h, --help. No
+// abbreviations (a prefix is an unknown flag) and no short forms besides -h. The messages for an
+// unknown flag and a missing value are the server's own: Boost's would echo an unknown flag's
+// value (a mistyped --jwt-secret=... would print the secret) and name no way out.
+parsed_flags parse_flags(const std::vector<std::string>& args) {
+  namespace style = po::command_line_style;
+  try {
+    return {po::command_line_parser(args)
+                .options(flag_descriptions())
+                .style(style::allow_long | style::long_allow_adjacent | style::long_allow_next |
+                       style::allow_short | style::allow_dash_for_short | style::short_allow_next)
+                .extra_style_parser(empty_adjacent_value)
+                .run()
+                .options,
+            {}};
+  } catch (const po::unknown_option& e) {
+    const std::string name = e.get_option_name().substr(0, e.get_option_name().find('='));
+    if (name == "--jwt-secret")
+      return {{}, "JWT_SECRET is read from the environment or .env only, never from a flag"};
+    if (name == "--jwt-private-key")
+      return {{},
+              "JWT_PRIVATE_KEY is read from the environment or .env only, never from a flag (or "
+              "name a file with --jwt-key-file)"};
+    return {{}, "unknown flag " + name + " (see --help)"};
+  } catch (const po::invalid_command_line_syntax& e) {
+    if (e.kind() == po::invalid_command_line_syntax::missing_parameter)
+      return {{}, e.get_option_name() + " needs a value"};
+    return {{}, std::string(e.what()) + " (see --help)"};
+  } catch (const po::error& e) {
+    return {{}, std::string(e.what()) + " (see --help)"};
+  }
 }
 
 // KEY=VALUE lines; `#` comments, optional `export `, optional single or double quotes.
@@ -464,23 +536,18 @@ std::string format_duration(unix_seconds s) {
 }
 
 std::string help_text() {
-  std::string out =
-      "tokenauth example server: JWT access tokens and rotating refresh tokens over HTTP.\n\n"
-      "usage: tokenauth-server [--flag VALUE | --flag=VALUE]...\n\n"
-      "Each flag has an environment twin (also read from ./.env); flags win over the\n"
-      "environment, which wins over .env. JWT_SECRET (>= 32 bytes) and JWT_PRIVATE_KEY (PEM;\n"
-      "a one-line value may write its line breaks as \\n) are read from the environment or\n"
-      ".env only, never from a flag.\n\n";
-  for (const auto& o : options) {
-    std::string left = "  --" + std::string(o.flag) + " " + std::string(o.arg);
-    if (left.size() < 26)
-      left.resize(26, ' ');
-    else
-      left += "\n" + std::string(26, ' ');
-    out += left + std::string(o.help) + "  [" + std::string(o.env) + "]\n";
-  }
-  out += "  --help                  this text\n";
-  return out;
+  std::ostringstream out;
+  out << "tokenauth example server: JWT access tokens and rotating refresh tokens over HTTP.\n\n"
+         "usage: tokenauth-server [--flag VALUE | --flag=VALUE]...\n\n"
+         "Each flag has an environment twin (also read from ./.env); flags win over the\n"
+         "environment, which wins over .env. JWT_SECRET (>= 32 bytes) and JWT_PRIVATE_KEY (PEM;\n"
+         "a one-line value may write its line breaks as \\n) are read from the environment or\n"
+         ".env only, never from a flag.\n\n"
+      << flag_descriptions();
+  std::string text = out.str();
+  // Boost leaves the space it wrapped a line at on the end of the line.
+  for (std::size_t at; (at = text.find(" \n")) != std::string::npos;) text.erase(at, 1);
+  return text;
 }
 
 std::string banner(const config& c, std::uint16_t port, const std::string& store_display) {
@@ -534,35 +601,19 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     if (o.flag == "users") users_set = true;
     if (auto err = o.apply(c, *v); !err.empty()) return fail(std::string(o.env) + ": " + err);
   }
+  parsed_flags parsed = parse_flags(args);
+  if (!parsed.error.empty()) return fail(parsed.error);
+  for (const auto& flag : parsed.flags)
+    if (flag.string_key == "help") return {std::nullopt, help_text(), 0};
   bool cors_from_flag = false, proxy_from_flag = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view a = args[i];
-    if (a == "--help" || a == "-h") return {std::nullopt, help_text(), 0};
-    if (a.rfind("--", 0) != 0) return fail("unexpected argument '" + args[i] + "' (see --help)");
-    a.remove_prefix(2);
-    std::size_t eq = a.find('=');
-    const option_spec* o = find_flag(a.substr(0, eq));
-    if (!o) {
-      if (a.substr(0, eq) == "jwt-secret")
-        return fail("JWT_SECRET is read from the environment or .env only, never from a flag");
-      if (a.substr(0, eq) == "jwt-private-key")
-        return fail(
-            "JWT_PRIVATE_KEY is read from the environment or .env only, never from a flag "
-            "(or name a file with --jwt-key-file)");
-      return fail("unknown flag --" + std::string(a.substr(0, eq)) + " (see --help)");
-    }
-    std::string value;
-    if (eq != std::string_view::npos)
-      value = std::string(a.substr(eq + 1));
-    else if (i + 1 < args.size())
-      value = args[++i];
-    else
-      return fail("--" + std::string(o->flag) + " needs a value");
+  for (const auto& flag : parsed.flags) {
+    const option_spec* o = find_flag(flag.string_key);
+    if (!o) return fail("unexpected argument '" + flag.value.front() + "' (see --help)");
     if (o->flag == "cors-origin" && !cors_from_flag) c.cors_origins.clear(), cors_from_flag = true;
     if (o->flag == "trust-proxy" && !proxy_from_flag) c.trust_proxy.clear(), proxy_from_flag = true;
     if (o->flag == "store") store_set = true;
     if (o->flag == "users") users_set = true;
-    if (auto err = o->apply(c, value); !err.empty())
+    if (auto err = o->apply(c, flag.value.front()); !err.empty())
       return fail("--" + std::string(o->flag) + ": " + err);
   }
 

@@ -5,7 +5,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Debian packages every build needs; scripts add their own extras.
 base_packages=(g++ cmake ninja-build ccache pkg-config libssl-dev nlohmann-json3-dev
-  libboost1.81-dev libhiredis-dev libsqlite3-dev libcrypt-dev libmariadb-dev)
+  libboost1.81-dev libboost-program-options1.81-dev libhiredis-dev libsqlite3-dev libcrypt-dev libmariadb-dev)
 
 log() { printf '\n==> %s\n' "$*"; }
 

@@ -3,7 +3,11 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <sstream>
 
 #include "config.hpp"
 #include "stores.hpp"
@@ -369,4 +373,88 @@ TEST_CASE("jwt-alg and key sources: every bad value and combination is named") {
         "set only one of --jwt-key-file, JWT_PRIVATE_KEY and --jwt-keys-dir");
   CHECK_THAT(refused(parse({"--jwt-private-key", "pem"})),
              Catch::StartsWith("JWT_PRIVATE_KEY is read from the environment or .env only"));
+}
+
+TEST_CASE("the command line: --flag=, repeats, no abbreviations, and unknown values never echoed") {
+  auto empty = parse({"--admin-listen="});
+  REQUIRE(empty.cfg);
+  CHECK(empty.cfg->admin_listen.empty());
+  auto separate = parse({"--admin-listen", ""});
+  REQUIRE(separate.cfg);
+  CHECK(separate.cfg->admin_listen.empty());
+
+  auto repeated = parse({"--port", "7000", "--port=7001"});
+  REQUIRE(repeated.cfg);
+  CHECK(repeated.cfg->port == 7001);  // the last one wins
+
+  auto negative = parse({"--refresh-grace", "-5s"});
+  CHECK(negative.message ==
+        "--refresh-grace: refresh-grace must be a duration like 90, 5s, 15m, 1h or 14d, got '-5s'");
+
+  auto refused = [](config_outcome o) {
+    CHECK_FALSE(o.cfg);
+    CHECK(o.exit_code == 2);
+    return o.message;
+  };
+  CHECK(refused(parse({"--po", "9000"})) == "unknown flag --po (see --help)");
+  CHECK(refused(parse({"-p", "9000"})) == "unknown flag -p (see --help)");
+  CHECK(refused(parse({"--port"})) == "--port needs a value");
+  CHECK(refused(parse({"--port", "9000", "stray"})) == "unexpected argument 'stray' (see --help)");
+  CHECK_THAT(refused(parse({"--help=yes"})), Catch::Contains("--help"));
+  // A mistyped secret flag must not print the secret.
+  CHECK(refused(parse({"--jwt-secre=" + secret})) == "unknown flag --jwt-secre (see --help)");
+  CHECK(refused(parse({"--jwt-secret=" + secret})) ==
+        "JWT_SECRET is read from the environment or .env only, never from a flag");
+
+  auto help = parse({"--port", "9000", "-h"});
+  CHECK_FALSE(help.cfg);
+  CHECK(help.exit_code == 0);
+  CHECK(help.message == help_text());
+  CHECK(help.message.find(" \n") == std::string::npos);  // no trailing blanks from the wrapping
+}
+
+namespace {
+
+// For each line of `text` that starts with `prefix`: what follows it, up to one of `ends`.
+std::vector<std::string> line_starts(const std::string& text, const std::string& prefix,
+                                     const char* ends) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) == 0)
+      out.push_back(
+          line.substr(prefix.size(), line.find_first_of(ends, prefix.size()) - prefix.size()));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("docs/server.md lists every flag and environment variable of --help, and no other flag") {
+  std::ifstream in(TOKENAUTH_SERVER_DOC);
+  REQUIRE(in);
+  const std::string doc{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string help = help_text();
+  const auto help_flags = line_starts(help, "  --", " \n");
+  CHECK(help_flags.size() >= 30);
+  for (const auto& flag : help_flags) {
+    INFO("--" << flag << " has no row in docs/server.md");
+    CHECK(doc.find("| `--" + flag + "` |") != std::string::npos);
+  }
+  std::size_t twins = 0;  // each flag's help ends in " [ENVIRONMENT_TWIN]"
+  for (std::size_t open = help.find(" ["); open != std::string::npos;
+       open = help.find(" [", open + 1)) {
+    const std::string env = help.substr(open + 2, help.find(']', open) - open - 2);
+    if (env.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos) continue;
+    ++twins;
+    INFO(env << " is not in docs/server.md");
+    CHECK(doc.find("`" + env + "`") != std::string::npos);
+  }
+  CHECK(twins == help_flags.size());
+  // The other way: a flag row in the table that --help does not know is a stale row.
+  const auto doc_flags = line_starts(doc, "| `--", "`");
+  for (const auto& flag : doc_flags) {
+    INFO("docs/server.md has a row for --" << flag << ", which --help does not list");
+    CHECK(std::count(help_flags.begin(), help_flags.end(), flag) == 1);
+  }
+  CHECK(doc_flags.size() == help_flags.size());
 }
