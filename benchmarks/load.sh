@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of the example server, with wrk on core 0 and the server on core 1:
-#   1. GET /getnumber with a valid token (memory store), 64 connections; server peak RSS
+#   1. GET /getnumber with a valid token (memory store), 64 connections, metrics off and on
+#      (--admin-listen "" vs a port, scraped once a second), alternating three times: medians
+#      and the loss with metrics on; server peak RSS
 #   2. POST /auth/reissuance on a Redis store, one refresh session per in-flight request, each
 #      carrying its rotated cookie forward (redis-server shares core 0 with wrk)
 #   3. GET /getnumber latency while a bcrypt-cost-12 login flood runs
@@ -35,7 +37,7 @@ start_server() {
   local name=$1
   shift
   port=$(free_port)
-  (cd "$work" && exec taskset -c 1 "$bin" --port "$port" --admin-listen "" --users "sqlite:$work/$name-users.db" "$@" \
+  (cd "$work" && exec taskset -c 1 "$bin" --port "$port" --admin-listen "${admin_listen:-}" --users "sqlite:$work/$name-users.db" "$@" \
     >"$work/$name.log" 2>&1) &
   server_pid=$!
   pids+=("$server_pid")
@@ -81,16 +83,52 @@ summarize() {
   printf '%-34s %12s req/s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p99" "${non2xx:-0}"
 }
 
+# median N...: the middle value of the numbers given.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
 if [ -z "${SKIP_GETNUMBER:-}" ]; then
-log "1. GET /getnumber, memory store, 1 I/O thread, access log on"
-start_server getnumber --threads 1 --access-ttl 1h --bcrypt-cost 4
-join_and_login bench@example.com
-token=$(login bench@example.com | sed -n 1p)
-taskset -c 0 wrk -t1 -c64 -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber" >/dev/null
-wrk_run getnumber -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
-rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
-printf '%-34s %12s MiB peak RSS (VmHWM)\n' "server RSS" "$(awk -v k="$rss_kib" 'BEGIN {printf "%.1f", k/1024}')"
-stop_server
+log "1. GET /getnumber, memory store, 1 I/O thread, access log on; metrics off vs on, alternating"
+rps_off=()
+rps_on=()
+for round in 1 2 3; do
+  for metrics in off on; do
+    admin_listen=""
+    [ "$metrics" = on ] && admin_listen=127.0.0.1:$(free_port)
+    start_server "getnumber-$metrics-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4
+    join_and_login bench@example.com
+    token=$(login bench@example.com | sed -n 1p)
+    taskset -c 0 wrk -t1 -c64 -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber" >/dev/null
+    scraper=
+    if [ "$metrics" = on ]; then  # a scrape a second, as Prometheus would do (more often)
+      (while curl -s -o /dev/null "http://$admin_listen/metrics"; do sleep 1; done) &
+      scraper=$!
+    fi
+    wrk_run "getnumber-metrics-$metrics-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-metrics-$metrics-$round.wrk")
+    if [ "$metrics" = on ]; then
+      verified=$(curl -s "http://$admin_listen/metrics" |
+        awk '$1 == "tokenauth_token_verifications_total{outcome=\"ok\"}" {print $2}')
+      kill "$scraper" 2>/dev/null || true
+      wait "$scraper" 2>/dev/null || true
+      printf '%-34s %12s verifications counted\n' "  metrics scrape" "${verified:-none}"
+      rps_on+=("$rps")
+    else
+      rps_off+=("$rps")
+    fi
+    if [ "$round" = 1 ] && [ "$metrics" = off ]; then
+      rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+      printf '%-34s %12s MiB peak RSS (VmHWM)\n' "server RSS" "$(awk -v k="$rss_kib" 'BEGIN {printf "%.1f", k/1024}')"
+    fi
+    stop_server
+  done
+done
+admin_listen=""
+off=$(median "${rps_off[@]}")
+on=$(median "${rps_on[@]}")
+printf '%-34s %12s req/s (median of 3)\n' "getnumber metrics off" "$off"
+printf '%-34s %12s req/s (median of 3)\n' "getnumber metrics on" "$on"
+printf '%-34s %11s%%   (budget: at most 3%%)\n' "metrics cost" \
+  "$(awk -v a="$off" -v b="$on" 'BEGIN {printf "%.1f", (a - b) / a * 100}')"
 fi
 
 log "2. POST /auth/reissuance, Redis store (redis-server on core 0 beside wrk), 80 rotating sessions"

@@ -12,7 +12,7 @@ namespace tokenauth_server {
 namespace http = tokenauth::http;
 
 app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
-         std::shared_ptr<user_store> users, tokenauth::clock_fn clock) {
+         std::shared_ptr<user_store> users, tokenauth::clock_fn clock, metrics* stats) {
   // Login counters live beside the sessions: in Redis, shared by every instance, when the refresh
   // store is a single Redis node; in this process otherwise. The Redis throttle speaks to one node
   // only, and its script touches two keys of different slots, so Cluster and Sentinel stores keep
@@ -31,6 +31,9 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   ro.grace = cfg.refresh_grace;
   ro.max_families_per_user = cfg.max_sessions_per_user;
   ro.clock = clock;
+  std::shared_ptr<tokenauth::observer> observer;  // null with metrics off: no call at all
+  if (stats) observer = stats->library();
+  ro.observer = observer;
   http::cookie_options cookie;
   // A __Host- cookie must have Path=/ (and Secure, no Domain: config.cpp enforces Secure).
   cookie.path = cfg.cookie_name.rfind("__Host-", 0) == 0 ? "/" : "/auth";
@@ -40,7 +43,7 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   auto dummy = bcrypt::hash("tokenauth dummy password", cfg.bcrypt_cost);
   if (!dummy) throw std::runtime_error("bcrypt is not available from libcrypt");
   services_.reset(new services{cfg,
-                               {cfg, clock},
+                               {cfg, clock, observer},
                                tokenauth::refresh_service(std::move(refresh_store), ro),
                                std::move(users),
                                std::move(cookie),
@@ -52,7 +55,8 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
                                std::move(throttle),
                                address_share(cfg.bcrypt_queue_per_address),
                                {cfg.bcrypt_threads, cfg.bcrypt_queue, /*low_priority=*/true},
-                               nullptr});
+                               nullptr,
+                               stats});
   if (cfg.store_threads > 0)
     services_->store_pool =
         std::make_unique<worker_pool>(cfg.store_threads, cfg.store_queue, /*low_priority=*/false);

@@ -12,6 +12,7 @@
 
 #include "config.hpp"
 #include "message.hpp"
+#include "metrics.hpp"
 #include "router.hpp"
 #include "tokenauth/clock.hpp"
 #include "users.hpp"
@@ -29,8 +30,11 @@ class app {
   using resume_fn = tokenauth_server::resume_fn;
 
   // Throws std::invalid_argument / std::system_error for an unusable configuration (bad secret).
+  // With `stats`, which must outlive the app, logins, throttling, the password queue and the
+  // library's verifications, rotations and store calls are counted there.
   app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
-      std::shared_ptr<user_store> users, tokenauth::clock_fn clock = tokenauth::system_clock_now);
+      std::shared_ptr<user_store> users, tokenauth::clock_fn clock = tokenauth::system_clock_now,
+      metrics* stats = nullptr);
   ~app();
   app(const app&) = delete;
   app& operator=(const app&) = delete;

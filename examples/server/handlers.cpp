@@ -132,6 +132,14 @@ response join(const request& req, services& s) {
   return ok_data(201, {{"userId", u.id}, {"email", u.email}, {"nick", u.nick}, {"name", u.name}});
 }
 
+namespace {
+
+void count_login(const services& s, login_result r) {
+  if (s.stats) s.stats->login(r);
+}
+
+}  // namespace
+
 response login(const request& req, services& s) {
   auto body = json_object(req.body);
   if (!body) return error_response(400, "Request body must be a JSON object");
@@ -141,25 +149,39 @@ response login(const request& req, services& s) {
   const std::string account = account_key(*email);
   const auto verdict = s.throttle->attempt(
       account, client_key(req.client_address, req.forwarded_for, s.cfg.trust_proxy), s.clock());
-  if (verdict.outcome == throttle_verdict::kind::unavailable)
+  if (verdict.outcome == throttle_verdict::kind::unavailable) {
+    count_login(s, login_result::error);
     return error_response(503, "Session store unavailable");
+  }
   if (verdict.outcome == throttle_verdict::kind::throttled) {
+    count_login(s, login_result::throttled);
+    if (s.stats) s.stats->throttled(throttle_reason::login_rate);
     response r = error_response(429, "Too many login attempts, try again later");
     r.headers.emplace_back("Retry-After", std::to_string(verdict.retry_after));
     return r;
   }
   auto found = s.users->find_by_email(*email);
-  if (!found) return error_response(503, "User store unavailable");
+  if (!found) {
+    count_login(s, login_result::error);
+    return error_response(503, "User store unavailable");
+  }
   // Unknown email: hash anyway, so the answer takes as long and says the same.
   // Whatever the stored hash (another cost, not bcrypt at all), verify_evenly does the work of one
   // dummy-cost hash, so the answer's timing does not tell which case it was (password.hpp).
   const bool ok = bcrypt::verify_evenly(*password, *found ? (*found)->password_hash : s.dummy_hash,
                                         s.dummy_hash);
-  if (!ok || !*found) return error_response(401, "Invalid email or password");
+  if (!ok || !*found) {
+    count_login(s, login_result::bad_credentials);
+    return error_response(401, "Invalid email or password");
+  }
   s.throttle->succeeded(account);
   const user& u = **found;
   auto issued = s.refresh.issue(u.id);
-  if (!issued) return error_response(503, "Session store unavailable");
+  if (!issued) {
+    count_login(s, login_result::error);
+    return error_response(503, "Session store unavailable");
+  }
+  count_login(s, login_result::ok);
   response r = ok_data(200, {{"accessToken", access_token(s, u.id, u.nick, u.name)}});
   r.headers.emplace_back("Set-Cookie", set_refresh_cookie(s, issued->token));
   r.headers.emplace_back("Cache-Control", "no-store");

@@ -63,13 +63,14 @@ int main(int argc, char** argv) {
                               : "check --users or USERS_DB");
   }
   try {
-    app application(cfg, std::move(store), std::move(users));
-    access_log log(cfg.access_log ? stdout : nullptr, cfg.access_log_format);
+    // Metrics off (--admin-listen ""): nothing counts, and the library has no observer to call.
     metrics stats(route_names());
+    metrics* const counted = cfg.admin_listen.empty() ? nullptr : &stats;
+    app application(cfg, std::move(store), std::move(users), tokenauth::system_clock_now, counted);
+    access_log log(cfg.access_log ? stdout : nullptr, cfg.access_log_format);
     std::unique_ptr<server> srv;
     try {
-      srv = std::make_unique<server>(cfg, application, log,
-                                     cfg.admin_listen.empty() ? nullptr : &stats);
+      srv = std::make_unique<server>(cfg, application, log, counted);
     } catch (const boost::system::system_error& e) {
       // e.what() would append Boost's source location; the code's message is what a person needs.
       return fail(

@@ -179,18 +179,25 @@ std::optional<response> dispatch(const request& req, const resume_fn& resume, se
       if (shared) {
         address = client_key(req.client_address, req.forwarded_for, s.cfg.trust_proxy);
         if (!s.bcrypt_share.try_enter(address)) {
+          if (s.stats) s.stats->throttled(throttle_reason::password_queue_share);
           response r = error_response(429, "Too many requests from this address, try again");
           r.headers.emplace_back("Retry-After", "1");
           add_cors(s, req, r);
           return r;
         }
       }
-      auto job = [&rt, &s, owned = owned_request(req), resume, shared, address] {
+      // The password queue's depth: counted in before the post (a worker may take the job at
+      // once), out when a worker takes it or the post fails.
+      const bool queue_counted = shared && s.stats;
+      if (queue_counted) s.stats->password_job_queued();
+      auto job = [&rt, &s, owned = owned_request(req), resume, shared, address, queue_counted] {
+        if (queue_counted) s.stats->password_job_dequeued();
         response r = run_route(rt, owned.view(), s);
         if (shared) s.bcrypt_share.leave(address);
         resume(std::move(r));
       };
       if (pool->try_post(std::move(job))) return std::nullopt;
+      if (queue_counted) s.stats->password_job_dequeued();
       if (shared) s.bcrypt_share.leave(address);
       response r = error_response(503, "Server busy, try again");
       r.headers.emplace_back("Retry-After", "1");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "password.hpp"
 #include "session_ids.hpp"
 #include "signing_keys.hpp"
@@ -35,6 +36,7 @@ struct services {
   // Last members: destroyed first, while the rest is still alive.
   worker_pool password_pool;
   std::unique_ptr<worker_pool> store_pool;  // null: store calls run on the I/O thread
+  metrics* stats = nullptr;                 // null: metrics off
 };
 
 }  // namespace tokenauth_server

@@ -142,14 +142,16 @@ tokenauth::signer_options signing_options(const config& cfg, tokenauth::clock_fn
 
 }  // namespace
 
-signing_keys::signing_keys(const config& cfg, tokenauth::clock_fn clock)
-    : cfg_(cfg), clock_(std::move(clock)) {
+signing_keys::signing_keys(const config& cfg, tokenauth::clock_fn clock,
+                           std::shared_ptr<tokenauth::observer> observer)
+    : cfg_(cfg), clock_(std::move(clock)), observer_(std::move(observer)) {
   const algorithm alg = cfg_.jwt_alg;
   if (tokenauth::key_type_of(alg) == tokenauth::key_type::oct) {
     const key k(tokenauth::hmac_key(cfg_.jwt_secret, alg));
     tokenauth::verify_options vo;
     vo.algorithms = {alg};
     vo.clock = clock_;
+    vo.observer = observer_;
     const std::string jwks = R"({"keys":[]})";
     std::atomic_store(&bundle_, std::make_shared<const key_bundle>(key_bundle{
                                     tokenauth::signer(k, signing_options(cfg_, clock_, {})),
@@ -193,6 +195,7 @@ void signing_keys::publish(unix_seconds now) const {
   tokenauth::verify_options vo;
   vo.algorithms = {cfg_.jwt_alg};
   vo.clock = clock_;
+  vo.observer = observer_;
   std::string jwks = tokenauth::to_jwks(verify_set);
   std::string etag = etag_of(jwks);
   const std::size_t count = verify_set.size();

@@ -39,8 +39,10 @@ struct key_bundle {
 class signing_keys {
  public:
   // Loads the keys cfg names. Throws std::invalid_argument with a message naming the setting
-  // (the key file, the directory or JWT_PRIVATE_KEY) when they cannot be used.
-  signing_keys(const config& cfg, tokenauth::clock_fn clock);
+  // (the key file, the directory or JWT_PRIVATE_KEY) when they cannot be used. Every bundle's
+  // verifier reports to `observer` (null: none).
+  signing_keys(const config& cfg, tokenauth::clock_fn clock,
+               std::shared_ptr<tokenauth::observer> observer = nullptr);
   signing_keys(const signing_keys&) = delete;
   signing_keys& operator=(const signing_keys&) = delete;
 
@@ -63,6 +65,7 @@ class signing_keys {
 
   config cfg_;
   tokenauth::clock_fn clock_;
+  std::shared_ptr<tokenauth::observer> observer_;
   mutable std::mutex reload_mutex_;  // serialises reloads and retirements
   // The directory's keys at the last good scan: kid -> private key; signing_kid_ signs.
   std::map<std::string, tokenauth::key> active_;

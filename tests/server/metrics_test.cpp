@@ -23,9 +23,12 @@ double sample(const std::string& text, const std::string& series) {
 }
 
 struct metered_server {
+  explicit metered_server(config cfg = test_config())
+      : f{make_store("memory"), std::move(cfg), nullptr, nullptr, &stats} {}
+
   metrics stats{tokenauth_server::route_names()};
   tokenauth_server::admin_server admin{{"127.0.0.1", 0}, stats};
-  fixture f{make_store("memory"), test_config(), nullptr, nullptr, &stats};
+  fixture f;
 
   std::string scrape() {
     auto r = test_http::request(admin.port(), "GET", "/metrics");
@@ -68,6 +71,54 @@ TEST_CASE("metrics count requests by route, method and status, only on the admin
 
   auto other = test_http::request(m.admin.port(), "GET", "/");
   CHECK(other.status == 404);
+}
+
+TEST_CASE("verifications, rotations, store calls, logins and throttling move their counters") {
+  config cfg = test_config();
+  cfg.login_rate_account = 2;  // two attempts at once per account, then 429
+  cfg.refresh_grace = 0;       // a second presentation of a rotated-out token is a reuse
+  metered_server m(cfg);
+  const std::string scraped_before = m.scrape();
+  CHECK(sample(scraped_before, R"(tokenauth_token_verifications_total{outcome="ok"})") == 0);
+  CHECK(sample(scraped_before, R"(tokenauth_refresh_rotations_total{outcome="rotated"})") == 0);
+  CHECK(sample(scraped_before, R"(tokenauth_logins_total{result="ok"})") == 0);
+
+  auto s = new_session(m.f, "ada");
+  REQUIRE(get(m.f, "/getnumber", s.access).status == 200);
+  REQUIRE(get(m.f, "/getnumber", "not-a-token").status == 401);
+  for (int i = 0; i < 2; ++i) REQUIRE(login(m.f, "ada@example.com", "wrong").status == 401);
+  REQUIRE(login(m.f, "ada@example.com", "wrong").status == 429);
+
+  const auto rotated = reissue(m.f, std::nullopt, s.cookie);
+  REQUIRE(rotated.status == 200);
+  const auto reused = reissue(m.f, std::nullopt, s.cookie);  // the rotated-out token again
+  REQUIRE(reused.status == 401);
+  REQUIRE(body_json(reused)["message"] == "refresh token reuse detected");
+  REQUIRE(reissue(m.f, std::nullopt, refresh_cookie(rotated).value()).status == 401);  // revoked
+  m.f.advance(cfg.access_ttl);
+  REQUIRE(get(m.f, "/getnumber", s.access).status == 401);  // jwt expired
+
+  // Library outcomes are counted before the response is sent: one scrape sees them all.
+  const std::string text = m.scrape();
+  CHECK(sample(text, R"(tokenauth_token_verifications_total{outcome="ok"})") == 1);
+  CHECK(sample(text, R"(tokenauth_token_verifications_total{outcome="malformed"})") == 1);
+  CHECK(sample(text, R"(tokenauth_token_verifications_total{outcome="expired"})") == 1);
+  CHECK(sample(text, R"(tokenauth_token_verifications_total{outcome="bad_signature"})") == 0);
+  CHECK(sample(text, R"(tokenauth_refresh_rotations_total{outcome="rotated"})") == 1);
+  CHECK(sample(text, R"(tokenauth_refresh_rotations_total{outcome="reuse_detected"})") == 1);
+  CHECK(sample(text, R"(tokenauth_refresh_rotations_total{outcome="revoked"})") == 1);
+  CHECK(sample(text, R"(tokenauth_refresh_rotations_total{outcome="grace"})") == 0);
+  CHECK(sample(text, R"(tokenauth_logins_total{result="ok"})") == 1);
+  CHECK(sample(text, R"(tokenauth_logins_total{result="bad_credentials"})") == 2);
+  CHECK(sample(text, R"(tokenauth_logins_total{result="throttled"})") == 1);
+  CHECK(sample(text, R"(tokenauth_logins_total{result="error"})") == 0);
+  CHECK(sample(text, R"(tokenauth_throttled_requests_total{reason="login_rate"})") == 1);
+  CHECK(sample(text, "tokenauth_bcrypt_queue_depth") == 0);
+  // One family created, three rotations: four calls to the memory store, none failed.
+  CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_count{store="memory"})") == 4);
+  CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_bucket{store="memory",le="+Inf"})") ==
+        4);
+  CHECK(text.find("tokenauth_store_errors_total{") == std::string::npos);
 }
 
 TEST_CASE("promtool check metrics accepts the exposition") {

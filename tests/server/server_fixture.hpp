@@ -69,8 +69,9 @@ class fixture {
                  std::to_string(counter()++) + ".db") {
     std::remove(db_path_.c_str());
     if (!users) users = tokenauth_server::make_sqlite_user_store(db_path_);
-    app_.emplace(cfg_, std::move(store), std::move(users),
-                 [this] { return tokenauth::system_clock_now() + offset_.load(); });
+    app_.emplace(
+        cfg_, std::move(store), std::move(users),
+        [this] { return tokenauth::system_clock_now() + offset_.load(); }, stats);
     log_.emplace(log_file, cfg_.access_log_format);
     server_.emplace(cfg_, *app_, *log_, stats);
     runner_ = std::thread([this] { server_->run(); });
