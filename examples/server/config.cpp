@@ -644,8 +644,9 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
   } else {
     for (const char* key : {"DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "DB_HOST", "DB_PORT"})
       if (lookup(key)) {
-        c.notes.push_back(users_set ? "DB_* settings are ignored: --users/USERS_DB names the users"
-                                    : "DB_* settings are ignored without DB_DATABASE");
+        c.notes.emplace_back(users_set
+                                 ? "DB_* settings are ignored: --users/USERS_DB names the users"
+                                 : "DB_* settings are ignored without DB_DATABASE");
         break;
       }
   }
@@ -678,7 +679,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
     c.jwt_secret = std::move(*generated);
     c.jwt_secret_generated = true;
     if (hmac)
-      c.notes.push_back(
+      c.notes.emplace_back(
           "JWT_SECRET is not set: using a random secret, so access tokens will not survive a "
           "restart");
   }
@@ -689,7 +690,7 @@ config_outcome parse_config(const std::vector<std::string>& args, const env_look
                 " needs --cookie-secure true: browsers refuse a __Host- or __Secure- cookie "
                 "without Secure");
   if (c.cookie_same_site == tokenauth::http::same_site::none && !c.cookie_secure)
-    c.notes.push_back("SameSite=None without Secure: browsers will reject the refresh cookie");
+    c.notes.emplace_back("SameSite=None without Secure: browsers will reject the refresh cookie");
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (c.threads == 0) c.threads = cores;
   if (c.bcrypt_threads == 0) c.bcrypt_threads = cores;

@@ -19,8 +19,8 @@ namespace {
 
 const std::string secret = "0123456789abcdef0123456789abcdef";
 
-config_outcome parse(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                     std::string dotenv = {}) {
+config_outcome parse(const std::vector<std::string>& args,
+                     std::map<std::string, std::string> env = {}, const std::string& dotenv = {}) {
   if (!env.count("JWT_SECRET")) env["JWT_SECRET"] = secret;
   return parse_config(
       args,
@@ -284,14 +284,14 @@ TEST_CASE("connection settings: idle timeout, and max-connections from RLIMIT_NO
 }
 
 TEST_CASE("bad values and unknown flags give a clear message and exit code 2") {
-  for (auto args : std::vector<std::vector<std::string>>{{"--port", "70000"},
-                                                         {"--access-ttl", "soon"},
-                                                         {"--store", "mysql://x"},
-                                                         {"--cookie-samesite", "sometimes"},
-                                                         {"--bcrypt-cost", "3"},
-                                                         {"--nope", "1"},
-                                                         {"--port"},
-                                                         {"stray"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--port", "70000"},
+                                                                {"--access-ttl", "soon"},
+                                                                {"--store", "mysql://x"},
+                                                                {"--cookie-samesite", "sometimes"},
+                                                                {"--bcrypt-cost", "3"},
+                                                                {"--nope", "1"},
+                                                                {"--port"},
+                                                                {"stray"}}) {
     auto o = parse(args);
     CHECK_FALSE(o.cfg);
     CHECK(o.exit_code == 2);
@@ -344,7 +344,7 @@ TEST_CASE("jwt-alg and the key sources: HS256 by default, one private key for th
 }
 
 TEST_CASE("jwt-alg and key sources: every bad value and combination is named") {
-  auto refused = [](config_outcome o) {
+  auto refused = [](const config_outcome& o) {
     CHECK_FALSE(o.cfg);
     CHECK(o.exit_code == 2);
     return o.message;
@@ -391,7 +391,7 @@ TEST_CASE("the command line: --flag=, repeats, no abbreviations, and unknown val
   CHECK(negative.message ==
         "--refresh-grace: refresh-grace must be a duration like 90, 5s, 15m, 1h or 14d, got '-5s'");
 
-  auto refused = [](config_outcome o) {
+  auto refused = [](const config_outcome& o) {
     CHECK_FALSE(o.cfg);
     CHECK(o.exit_code == 2);
     return o.message;
