@@ -34,6 +34,7 @@
 #include <string>
 #include <system_error>
 
+#include "tokenauth/detail/family_id.hpp"
 #include "tokenauth/detail/openssl.hpp"
 #include "tokenauth/detail/redis_slots.hpp"
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/redis_cluster.hpp"
+#include "tokenauth/detail/family_id.hpp"
 #include "tokenauth/detail/redis_slots.hpp"
 #include "tokenauth/redis_store.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "tokenauth/store.hpp"
+#include "tokenauth/detail/family_id.hpp"
 
 using namespace tokenauth::detail;
 

@@ -523,8 +523,8 @@ CONTRACT_CASE("garbage tokens of every shape are unknown and harm nothing") {
       "rt1.%00"};
   // The last character of a 43-char secret carries 2 unused bits: a non-canonical twin.
   std::string twin = t;
-  twin.back() = base64url::detail::alphabet[(
-      base64url::detail::decode_table[static_cast<unsigned char>(t.back())] | 1)];
+  twin.back() = detail::base64url_alphabet[(
+      detail::base64url_decode_table[static_cast<unsigned char>(t.back())] | 1)];
   if (twin != t) garbage.push_back(twin);
   for (const auto& g : garbage) {
     CAPTURE(g.substr(0, 100));

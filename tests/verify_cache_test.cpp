@@ -367,7 +367,7 @@ TEST_CASE("cache: a flood of 100k distinct invalid tokens evicts nothing") {
     // Distinct tokens with a wrong signature: three signature characters count i in base 64.
     std::string forged = base;
     for (std::size_t digit = 0; digit < 3; ++digit)
-      forged[forged.size() - 2 - digit] = base64url::detail::alphabet[(i >> (6 * digit)) & 63];
+      forged[forged.size() - 2 - digit] = detail::base64url_alphabet[(i >> (6 * digit)) & 63];
     REQUIRE_FALSE(cache.verify(v, forged));
   }
   const auto before = cache.stats();

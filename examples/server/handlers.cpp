@@ -431,7 +431,7 @@ namespace {
 bool none_match_hits(std::string_view field, std::string_view etag) {
   while (!field.empty()) {
     const std::size_t comma = field.find(',');
-    std::string_view tag = http::detail::trim(field.substr(0, comma));
+    std::string_view tag = tokenauth::detail::trim(field.substr(0, comma));
     field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
     if (tag == "*") return true;
     if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);

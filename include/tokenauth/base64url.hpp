@@ -12,37 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "tokenauth/detail/base64url_tables.hpp"
+
 namespace tokenauth::base64url {
-
-namespace detail {
-
-inline constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-inline constexpr std::uint8_t invalid = 0xff;
-
-inline constexpr std::array<std::uint8_t, 256> make_decode_table() {
-  std::array<std::uint8_t, 256> table{};
-  for (auto& v : table) v = invalid;
-  for (std::uint8_t i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = i;
-  return table;
-}
-
-inline constexpr std::array<std::uint8_t, 256> decode_table = make_decode_table();
-
-// Two output characters per 12 input bits: halves the table look-ups of the encode loop.
-inline constexpr std::array<char, 8192> make_pair_table() {
-  std::array<char, 8192> table{};
-  for (std::size_t i = 0; i < 4096; ++i) {
-    table[2 * i] = alphabet[i >> 6];
-    table[2 * i + 1] = alphabet[i & 63];
-  }
-  return table;
-}
-
-inline constexpr std::array<char, 8192> pair_table = make_pair_table();
-
-}  // namespace detail
 
 constexpr std::size_t encoded_size(std::size_t n) noexcept {
   return (n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0);
@@ -55,14 +27,14 @@ constexpr std::size_t decoded_size(std::size_t n) noexcept {
 
 // Writes encoded_size(in.size()) characters to out.
 inline void encode_into(const unsigned char* in, std::size_t n, char* out) noexcept {
-  using detail::alphabet;
-  using detail::pair_table;
+  using detail::base64url_alphabet;
+  using detail::base64url_pair_table;
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     const std::uint32_t v =
         (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
-    const char* hi = &pair_table[2 * (v >> 12)];
-    const char* lo = &pair_table[2 * (v & 0xfff)];
+    const char* hi = &base64url_pair_table[2 * (v >> 12)];
+    const char* lo = &base64url_pair_table[2 * (v & 0xfff)];
     out[0] = hi[0];
     out[1] = hi[1];
     out[2] = lo[0];
@@ -71,13 +43,13 @@ inline void encode_into(const unsigned char* in, std::size_t n, char* out) noexc
   }
   if (n - i == 1) {
     const std::uint32_t v = std::uint32_t{in[i]} << 16;
-    *out++ = alphabet[(v >> 18) & 63];
-    *out++ = alphabet[(v >> 12) & 63];
+    *out++ = base64url_alphabet[(v >> 18) & 63];
+    *out++ = base64url_alphabet[(v >> 12) & 63];
   } else if (n - i == 2) {
     const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8);
-    *out++ = alphabet[(v >> 18) & 63];
-    *out++ = alphabet[(v >> 12) & 63];
-    *out++ = alphabet[(v >> 6) & 63];
+    *out++ = base64url_alphabet[(v >> 18) & 63];
+    *out++ = base64url_alphabet[(v >> 12) & 63];
+    *out++ = base64url_alphabet[(v >> 6) & 63];
   }
 }
 
@@ -97,16 +69,15 @@ inline std::string encode(std::string_view in) {
 // Decodes `in` into `out` (room for decoded_size(in.size()) bytes). Returns the number of bytes
 // written, or nullopt when `in` is not canonical unpadded base64url.
 inline std::optional<std::size_t> decode_into(std::string_view in, unsigned char* out) noexcept {
-  using detail::decode_table;
-  using detail::invalid;
+  using detail::base64url_decode_table;
   const std::size_t n = in.size();
   if (n % 4 == 1) return std::nullopt;
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   unsigned char* const begin = out;
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const std::uint8_t a = decode_table[s[i]], b = decode_table[s[i + 1]],
-                       c = decode_table[s[i + 2]], d = decode_table[s[i + 3]];
+    const std::uint8_t a = base64url_decode_table[s[i]], b = base64url_decode_table[s[i + 1]],
+                       c = base64url_decode_table[s[i + 2]], d = base64url_decode_table[s[i + 3]];
     if ((a | b | c | d) & 0xc0) return std::nullopt;  // invalid is 0xff; digits are < 64
     const std::uint32_t v = (std::uint32_t{a} << 18) | (std::uint32_t{b} << 12) | (c << 6) | d;
     *out++ = static_cast<unsigned char>(v >> 16);
@@ -115,8 +86,8 @@ inline std::optional<std::size_t> decode_into(std::string_view in, unsigned char
   }
   const std::size_t rest = n - i;
   if (rest >= 2) {
-    const std::uint8_t a = decode_table[s[i]], b = decode_table[s[i + 1]];
-    const std::uint8_t c = rest == 3 ? decode_table[s[i + 2]] : 0;
+    const std::uint8_t a = base64url_decode_table[s[i]], b = base64url_decode_table[s[i + 1]];
+    const std::uint8_t c = rest == 3 ? base64url_decode_table[s[i + 2]] : 0;
     if ((a | b | c) & 0xc0) return std::nullopt;
     // Canonical form: the bits past the last whole byte must be zero.
     if (rest == 2 && (b & 0x0f) != 0) return std::nullopt;

@@ -24,104 +24,17 @@
 
 #include "tokenauth/base64url.hpp"
 #include "tokenauth/clock.hpp"
+#include "tokenauth/detail/claim_spans.hpp"
 #include "tokenauth/detail/json_scan.hpp"
+#include "tokenauth/detail/json_write.hpp"
+#include "tokenauth/detail/jwt_header.hpp"
+#include "tokenauth/detail/key_state.hpp"  // stack_signature_size
 #include "tokenauth/error.hpp"
 #include "tokenauth/keys.hpp"
 #include "tokenauth/observer.hpp"
 #include "tokenauth/result.hpp"
 
 namespace tokenauth {
-
-namespace detail {
-
-// Appends `s` as a JSON string literal. Throws std::invalid_argument on invalid UTF-8, which
-// would otherwise produce a token no verifier accepts.
-inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t run = i;  // printable ASCII other than '"' and '\\' is copied as one run
-    while (run < s.size() && bytes[run] >= 0x20 && bytes[run] < 0x80 && bytes[run] != '"' &&
-           bytes[run] != '\\')
-      ++run;
-    out.append(s.data() + i, run - i);
-    if ((i = run) == s.size()) break;
-    const unsigned char c = bytes[i];
-    if (c >= 0x80) {
-      const std::size_t n = utf8_sequence_length(bytes + i, s.size() - i);
-      if (n == 0) throw std::invalid_argument("tokenauth: claim is not valid UTF-8");
-      out.append(s.data() + i, n);
-      i += n;
-      continue;
-    }
-    out += '\\';
-    switch (c) {
-      case '"':
-      case '\\':
-        out += static_cast<char>(c);
-        break;
-      case '\n':
-        out += 'n';
-        break;
-      case '\r':
-        out += 'r';
-        break;
-      case '\t':
-        out += 't';
-        break;
-      default:
-        out += "u00";
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    ++i;
-  }
-  out += '"';
-}
-
-// Where a piece of JSON text sits inside the claims' own payload copy.
-struct text_span {
-  std::uint32_t offset = 0;
-  std::uint32_t size = 0;
-  bool escaped = false;
-  bool present = false;
-
-  static text_span of(const json_value& v, const char* base) noexcept {
-    return {static_cast<std::uint32_t>(v.raw.data() - base),
-            static_cast<std::uint32_t>(v.raw.size()), v.escaped, true};
-  }
-};
-
-struct member_span {
-  text_span key;
-  text_span value;
-  json_type type = json_type::null;
-
-  static member_span of(const json_value& key, const json_value& value, const char* base) noexcept {
-    return {text_span::of(key, base), text_span::of(value, base), value.type};
-  }
-};
-
-// The JWT header as the signer writes it, built here only: the verifier's fast path compares
-// received headers with this exact text, so the two cannot drift apart.
-inline std::string jwt_header(algorithm alg, std::string_view kid = {}) {
-  std::string header = R"({"alg":")";
-  header += to_string(alg);
-  header += R"(","typ":"JWT")";
-  if (!kid.empty()) {
-    header += R"(,"kid":)";
-    append_json_string(header, kid);
-  }
-  header += '}';
-  return header;
-}
-
-// Room for the signatures of the usual keys (RSA up to 8192 bits) without a heap allocation.
-constexpr std::size_t stack_signature_size = 1024;
-
-}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // Signing

@@ -3,15 +3,9 @@
 // call; errors are values, and garbage input is refresh_token_unknown, never a throw.
 #pragma once
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-#include <pthread.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +18,10 @@
 
 #include "tokenauth/base64url.hpp"
 #include "tokenauth/clock.hpp"
+#include "tokenauth/detail/family_id.hpp"
+#include "tokenauth/detail/random_pool.hpp"
+#include "tokenauth/detail/refresh_token_format.hpp"
+#include "tokenauth/detail/sha256.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/observer.hpp"
 #include "tokenauth/result.hpp"
@@ -34,41 +32,10 @@ namespace tokenauth {
 // Fills n bytes with CSPRNG output; returns false on failure.
 using random_fn = std::function<bool(unsigned char* out, std::size_t n)>;
 
-namespace detail {
-
-// Bumped in a forked child, so the child never hands out bytes its parent also buffered.
-inline std::atomic<unsigned>& fork_generation() noexcept {
-  static std::atomic<unsigned> generation{0};
-  return generation;
-}
-
-}  // namespace detail
-
-// OpenSSL RAND_bytes, drawn 4 KiB at a time per thread: each RAND_bytes call costs ~1 us of DRBG
-// overhead whatever its size, the largest single cost of a rotation otherwise. Bytes handed out
-// are wiped from the buffer; a fork discards the child's copy.
+// OpenSSL RAND_bytes, drawn 4 KiB at a time per thread (detail/random_pool.hpp): thread-safe,
+// fork-safe, and the default random_fn.
 inline bool openssl_random(unsigned char* out, std::size_t n) noexcept {
-  struct pool {
-    unsigned char bytes[4096];
-    std::size_t used = sizeof bytes;
-    unsigned generation = 0;
-    ~pool() { OPENSSL_cleanse(bytes, sizeof bytes); }
-  };
-  static const bool registered = [] {
-    return pthread_atfork(nullptr, nullptr, [] { ++detail::fork_generation(); }) == 0;
-  }();
-  thread_local pool p;
-  const unsigned generation = detail::fork_generation().load(std::memory_order_relaxed);
-  if (!registered || n > sizeof p.bytes / 4) return RAND_bytes(out, static_cast<int>(n)) == 1;
-  if (p.generation != generation || sizeof p.bytes - p.used < n) {
-    if (RAND_bytes(p.bytes, sizeof p.bytes) != 1) return false;
-    p.used = 0;
-    p.generation = generation;
-  }
-  std::memcpy(out, p.bytes + p.used, n);
-  OPENSSL_cleanse(p.bytes + p.used, n);
-  p.used += n;
-  return true;
+  return detail::pooled_random_bytes(out, n);
 }
 
 struct refresh_options {
@@ -96,28 +63,6 @@ struct rotation {
       token;                // the successor; nullopt = grace replay (mint an access token only)
   unix_seconds expires_at;  // of the successor (or of the current token on grace replay)
 };
-
-namespace detail {
-
-inline constexpr std::string_view token_prefix = "rt1.";
-inline constexpr std::size_t secret_bytes = 32;
-inline constexpr std::size_t secret_chars = base64url::encoded_size(secret_bytes);  // 43
-inline constexpr std::size_t token_size = token_prefix.size() + family_id_size + 1 + secret_chars;
-
-// The family id a well-formed token names, or nullopt for anything else.
-inline std::optional<std::string_view> token_family(std::string_view token) noexcept {
-  if (token.size() != token_size || token.substr(0, token_prefix.size()) != token_prefix)
-    return std::nullopt;
-  const std::string_view family = token.substr(token_prefix.size(), family_id_size);
-  const std::size_t dot = token_prefix.size() + family_id_size;
-  if (token[dot] != '.' || !valid_family_id(family)) return std::nullopt;
-  unsigned char secret[secret_bytes + 2];
-  const auto n = base64url::decode_into(token.substr(dot + 1), secret);
-  if (!n || *n != secret_bytes) return std::nullopt;
-  return family;
-}
-
-}  // namespace detail
 
 class refresh_service {  // thread-safe; every decision of one rotation is one atomic store
                          // operation

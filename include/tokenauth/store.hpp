@@ -3,21 +3,16 @@
 // hold only SHA-256 digests of tokens; backend failures are errc::store_unavailable values.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
-#include "tokenauth/base64url.hpp"
 #include "tokenauth/clock.hpp"
-#include "tokenauth/detail/openssl.hpp"
 #include "tokenauth/error.hpp"
 #include "tokenauth/result.hpp"
 
@@ -144,42 +139,4 @@ class refresh_store {
   virtual std::string_view name() const noexcept { return "custom"; }
 };
 
-namespace detail {
-
-// SHA-256 fetched once (explicit fetch avoids a provider lookup per digest).
-inline const EVP_MD* sha256_md() {
-  static const md_ptr md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
-  if (!md) throw std::runtime_error("tokenauth: OpenSSL has no SHA256");
-  return md.get();
-}
-
-// On the per-thread scratch context: a rotation hashes twice, and a fresh context per digest
-// costs more than hashing an 80-byte token.
-inline token_digest sha256(std::string_view data) {
-  EVP_MD_CTX* ctx = scratch_md_ctx();
-  token_digest out{};
-  unsigned int n = 0;
-  if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx, out.data(), &n) != 1 || n != out.size())
-    throw std::runtime_error("tokenauth: SHA-256 failed");
-  return out;
-}
-
-// The first family_tag_size characters of every family id of this user.
-inline std::string user_tag(std::string_view user_id) {
-  const token_digest d = sha256(user_id);
-  std::string out(family_tag_size, '\0');
-  base64url::encode_into(d.data(), family_tag_size * 3 / 4, out.data());
-  return out;
-}
-
-// True when `id` has the shape of a family id (any other string names no family).
-inline bool valid_family_id(std::string_view id) noexcept {
-  if (id.size() != family_id_size) return false;
-  unsigned char buf[family_id_size * 3 / 4];
-  return base64url::decode_into(id, buf).has_value();
-}
-
-}  // namespace detail
 }  // namespace tokenauth
