@@ -42,8 +42,11 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   cookie.same_site = cfg.cookie_same_site;
   auto dummy = bcrypt::hash("tokenauth dummy password", cfg.bcrypt_cost);
   if (!dummy) throw std::runtime_error("bcrypt is not available from libcrypt");
+  tokenauth::verify_cache_options cache_options;
+  cache_options.clock = clock;
   services_.reset(new services{cfg,
                                {cfg, clock, observer},
+                               tokenauth::verify_cache(cache_options),
                                tokenauth::refresh_service(std::move(refresh_store), ro),
                                std::move(users),
                                std::move(cookie),
@@ -63,6 +66,10 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
 }
 
 app::~app() = default;
+
+tokenauth::verify_cache_stats app::verified_token_stats() const {
+  return services_->verified.stats();
+}
 
 std::pair<bool, std::string> app::reload_keys() {
   auto outcome = services_->keys.reload();

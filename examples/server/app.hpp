@@ -15,6 +15,7 @@
 #include "metrics.hpp"
 #include "router.hpp"
 #include "tokenauth/clock.hpp"
+#include "tokenauth/verify_cache.hpp"
 #include "users.hpp"
 
 namespace tokenauth {
@@ -50,6 +51,9 @@ class app {
   // Reloads the signing keys from --jwt-keys-dir (on SIGHUP): {true, what is in use now}, or
   // {false, why the previous keys stay}. Thread-safe; requests in flight are not disturbed.
   std::pair<bool, std::string> reload_keys();
+
+  // The verified-token cache every Bearer-authenticated route goes through.
+  tokenauth::verify_cache_stats verified_token_stats() const;
 
  private:
   std::unique_ptr<services> services_;

@@ -63,7 +63,7 @@ auth_outcome authenticate(const request& req, const services& s) {
   if (!req.authorization) return {std::nullopt, error_response(401, "Not Logged In")};
   auto token = http::bearer_token(*req.authorization);
   if (!token) return {std::nullopt, error_response(401, "jwt must be provided")};
-  auto v = s.keys.current()->verifier.verify(*token);
+  auto v = s.verified.verify(s.keys.current()->verifier, *token);
   if (!v) return {std::nullopt, error_response(401, v.error().message())};
   return {std::move(*v), {}};
 }

@@ -133,6 +133,7 @@ TEST_CASE("getuser and getnumber need a valid Bearer token") {
   CHECK(u["nick"] == "ada");
   CHECK(u["name"] == "ada Name");
   CHECK(u["userId"].is_string());
+  const auto cache_before = f.application().verified_token_stats();
   for (int i = 0; i < 20; ++i) {
     auto n = get(f, "/getnumber", s.access);
     REQUIRE(n.status == 200);
@@ -140,6 +141,8 @@ TEST_CASE("getuser and getnumber need a valid Bearer token") {
     CHECK(number >= 1);
     CHECK(number <= 10);
   }
+  // The token verified once (by /getuser above); the 20 calls were cache hits.
+  CHECK(f.application().verified_token_stats().hits - cache_before.hits == 20);
   check_error(f.request("GET", "/getnumber"), 401, "Not Logged In");
   check_error(f.request("GET", "/getuser"), 401, "Not Logged In");
   check_error(f.request("GET", "/getnumber", {{"Authorization", "Basic abc"}}), 401,
