@@ -65,6 +65,13 @@ std::string set_uint(T& field, const std::string& v, std::uint64_t lo, std::uint
   return {};
 }
 
+std::string set_bool(bool& field, const std::string& v, const char* what) {
+  auto b = parse_bool(v);
+  if (!b) return std::string(what) + " must be true or false, got '" + v + "'";
+  field = *b;
+  return {};
+}
+
 std::string set_duration(unix_seconds& field, const std::string& v, bool allow_zero,
                          const char* what) {
   auto d = parse_duration(v);
@@ -226,12 +233,7 @@ const option_spec options[] = {
      }},
     {"cookie-secure", "COOKIE_SECURE", "true|false",
      "Secure attribute of the refresh cookie (default true)",
-     [](config& c, const std::string& v) -> std::string {
-       auto b = parse_bool(v);
-       if (!b) return "cookie-secure must be true or false, got '" + v + "'";
-       c.cookie_secure = *b;
-       return {};
-     }},
+     [](config& c, const std::string& v) { return set_bool(c.cookie_secure, v, "cookie-secure"); }},
     {"bcrypt-cost", "BCRYPT_COST", "N", "bcrypt cost of new password hashes (default 12)",
      [](config& c, const std::string& v) {
        return set_uint(c.bcrypt_cost, v, 4, 31, "bcrypt-cost");
@@ -304,12 +306,7 @@ const option_spec options[] = {
        return set_uint(c.max_connections, v, 1, 10000000, "max-connections");
      }},
     {"access-log", "ACCESS_LOG", "true|false", "one line per request on stdout (default true)",
-     [](config& c, const std::string& v) -> std::string {
-       auto b = parse_bool(v);
-       if (!b) return "access-log must be true or false, got '" + v + "'";
-       c.access_log = *b;
-       return {};
-     }},
+     [](config& c, const std::string& v) { return set_bool(c.access_log, v, "access-log"); }},
     {"jwt-alg", "JWT_ALG", "HS256|ES256|EdDSA|RS256",
      "access-token signature (default HS256 with JWT_SECRET); the others sign with a private "
      "key from --jwt-key-file, JWT_PRIVATE_KEY or --jwt-keys-dir",
@@ -358,12 +355,7 @@ const option_spec options[] = {
      }},
     {"demo", "DEMO", "true|false",
      "offer the demo page's stolen-token simulation on any --host (default: loopback only)",
-     [](config& c, const std::string& v) -> std::string {
-       auto b = parse_bool(v);
-       if (!b) return "demo must be true or false, got '" + v + "'";
-       c.demo = *b;
-       return {};
-     }},
+     [](config& c, const std::string& v) { return set_bool(c.demo, v, "demo"); }},
 };
 
 const option_spec* find_flag(std::string_view name) {

@@ -413,6 +413,23 @@ TEST_CASE("the command line: --flag=, repeats, no abbreviations, and unknown val
   CHECK(help.message.find(" \n") == std::string::npos);  // no trailing blanks from the wrapping
 }
 
+TEST_CASE("boolean settings take true, 1, yes, on and their opposites, and nothing else") {
+  auto on = parse({"--cookie-secure", "yes", "--demo=on"}, {{"ACCESS_LOG", "1"}});
+  REQUIRE(on.cfg);
+  CHECK(on.cfg->cookie_secure);
+  CHECK(on.cfg->demo);
+  CHECK(on.cfg->access_log);
+  auto off = parse({"--access-log=off", "--demo", "false"}, {{"COOKIE_SECURE", "0"}});
+  REQUIRE(off.cfg);
+  CHECK_FALSE(off.cfg->access_log);
+  CHECK_FALSE(off.cfg->demo);
+  CHECK_FALSE(off.cfg->cookie_secure);
+  CHECK(parse({"--cookie-secure", "maybe"}).message ==
+        "--cookie-secure: cookie-secure must be true or false, got 'maybe'");
+  CHECK(parse({}, {{"ACCESS_LOG", "TRUE"}}).message ==
+        "ACCESS_LOG: access-log must be true or false, got 'TRUE'");
+}
+
 namespace {
 
 // For each line of `text` that starts with `prefix`: what follows it, up to one of `ends`.
