@@ -27,7 +27,7 @@ class redis_sentinel_setup {
   static constexpr int sentinels = 3;
 
   redis_sentinel_setup() {
-    master_ = std::make_unique<redis_server>();
+    master_ = std::make_unique<redis_server>(std::string{}, replication_args());
     if (!master_->available()) return;
     const std::string dir = master_->binary().substr(0, master_->binary().rfind('/') + 1);
     sentinel_binary_ = dir + "redis-sentinel";
@@ -39,11 +39,12 @@ class redis_sentinel_setup {
       sentinel_binary_.clear();
       return;
     }
-    replica_ = std::make_unique<redis_server>(
-        std::string{},
-        std::vector<std::string>{"--replicaof", "127.0.0.1", std::to_string(master_->port())});
+    auto replica_args = replication_args();
+    replica_args.insert(replica_args.end(),
+                        {"--replicaof", "127.0.0.1", std::to_string(master_->port())});
+    replica_ = std::make_unique<redis_server>(std::string{}, std::move(replica_args));
     for (int i = 0; i < sentinels; ++i) start_sentinel();
-    // Ready when every sentinel knows the master and the replica.
+    // Ready when the replica is in sync and every sentinel knows the master and the replica.
     for (int i = 0; i < 1000 && !ready(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     REQUIRE(ready());
@@ -121,7 +122,15 @@ class redis_sentinel_setup {
     pids_.push_back(pid);
   }
 
+  // Redis waits repl-diskless-sync-delay (5 s by default) before a first full sync, for more
+  // replicas to join it; until then a failover would promote a replica that has nothing.
+  static std::vector<std::string> replication_args() { return {"--repl-diskless-sync-delay", "0"}; }
+
   bool ready() const {
+    const auto link = replica_->command({"INFO", "replication"});
+    if (!link || link->type != REDIS_REPLY_STRING ||
+        std::string(link->str, link->len).find("master_link_status:up") == std::string::npos)
+      return false;
     for (int i = 0; i < sentinels; ++i) {
       const auto r = sentinel_command(i, {"SENTINEL", "replicas", master_name});
       if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return false;
