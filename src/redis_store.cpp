@@ -471,6 +471,17 @@ struct redis_store::impl {
   node_pool* single = nullptr;  // one node: its pool
   node_pool* master = nullptr;  // sentinel: the current master's pool; guarded by nodes_mutex
 
+  // eval_integer's scripts by source, with their SHA-1 computed once.
+  std::mutex extra_mutex;
+  std::map<std::string, script, std::less<>> extra_scripts;
+
+  const script& extra_script(std::string_view lua) {
+    std::lock_guard<std::mutex> lock(extra_mutex);
+    auto it = extra_scripts.find(lua);
+    if (it == extra_scripts.end()) it = extra_scripts.emplace(lua, make_script(lua)).first;
+    return it->second;  // std::map nodes stay put
+  }
+
   explicit impl(redis_options o)
       : opt(std::move(o)),
         scripts{make_script(lua_create), make_script(lua_rotate), make_script(lua_revoke_family),
@@ -641,7 +652,10 @@ struct redis_store::impl {
   }
   reply_ptr eval(script_id id, const std::string_view* keys, std::size_t nkeys_,
                  const std::string_view* args, std::size_t nargs) {
-    const script& s = scripts[id];
+    return eval(scripts[id], keys, nkeys_, args, nargs);
+  }
+  reply_ptr eval(const script& s, const std::string_view* keys, std::size_t nkeys_,
+                 const std::string_view* args, std::size_t nargs) {
     const std::string nkeys = std::to_string(nkeys_);
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
@@ -784,6 +798,21 @@ std::error_code redis_store::revoke_user(std::string_view user_id, unix_seconds)
       revoke_user_s, {impl_->tag_key(tag, 'w'), impl_->key(tag, 'u', user_id)}, {user_id});
   if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
   return {};
+}
+
+result<std::int64_t> redis_store::eval_integer(std::string_view lua,
+                                               const std::vector<std::string>& keys,
+                                               const std::vector<std::string>& args) {
+  if (keys.empty()) return std::make_error_code(std::errc::invalid_argument);
+  const unsigned slot = detail::key_slot(keys[0]);
+  for (const auto& k : keys)  // one slot, or a Cluster would refuse the script (CROSSSLOT)
+    if (detail::key_slot(k) != slot) return std::make_error_code(std::errc::invalid_argument);
+  const std::vector<std::string_view> key_views(keys.begin(), keys.end()),
+      arg_views(args.begin(), args.end());
+  const reply_ptr r = impl_->eval(impl_->extra_script(lua), key_views.data(), key_views.size(),
+                                  arg_views.data(), arg_views.size());
+  if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
+  return static_cast<std::int64_t>(r->integer);
 }
 
 // Two calls at most in the usual case: the first learns the live ids, the second declares their

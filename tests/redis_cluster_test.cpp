@@ -228,6 +228,21 @@ TEST_CASE("redis cluster: no node reachable -> store_unavailable, never a throw"
   CHECK(svc.sessions("alice").error() == errc::store_unavailable);
 }
 
+TEST_CASE_METHOD(cluster_fixture,
+                 "redis cluster: eval_integer runs on the master of its keys' slot") {
+  if (!ready()) return;
+  for (const std::string tag : {"a", "b", "c", "throttle"}) {
+    const std::string key = "ta-test:{" + tag + "}n";
+    const auto n = first->eval_integer("return redis.call('INCR', KEYS[1])", {key}, {});
+    REQUIRE(n);
+    CHECK(*n == 1);
+    const auto on_owner =
+        cluster.node(cluster.owner_of(detail::key_slot(key))).command({"GET", key});
+    REQUIRE(on_owner);
+    CHECK(std::string(on_owner->str, on_owner->len) == "1");
+  }
+}
+
 // Last: it changes the topology. A master with a replica is killed while its user rotates.
 TEST_CASE_METHOD(cluster_fixture,
                  "redis cluster: master killed -> its replica promoted; rotations back within "

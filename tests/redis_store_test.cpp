@@ -317,3 +317,24 @@ TEST_CASE("redis_options::from_url") {
     CHECK(redis_options::from_url(bad).error() == std::errc::invalid_argument);
   }
 }
+
+TEST_CASE_METHOD(redis_fixture, "redis: eval_integer runs a caller's script on the store's node") {
+  if (!ready()) return;
+  const auto n = first->eval_integer("return redis.call('INCRBY', KEYS[1], ARGV[1])",
+                                     {"ta-test:{extra}n"}, {"5"});
+  REQUIRE(n);
+  CHECK(*n == 5);
+  CHECK(*first->eval_integer("return redis.call('INCRBY', KEYS[1], ARGV[1])", {"ta-test:{extra}n"},
+                             {"2"}) == 7);
+  // Keys of one hash tag may be many; the script is cached by source (EVALSHA after the first).
+  CHECK(*first->eval_integer("return #KEYS", {"{extra}a", "{extra}b", "x{extra}"}, {}) == 3);
+  // A reply that is no integer, and a script error, are store_unavailable.
+  CHECK(first->eval_integer("return 'text'", {"{extra}a"}, {}).error() ==
+        tokenauth::errc::store_unavailable);
+  CHECK(first->eval_integer("return redis.call('NOSUCHCOMMAND')", {"{extra}a"}, {}).error() ==
+        tokenauth::errc::store_unavailable);
+  // No key, or keys of different slots: refused before Redis is asked.
+  CHECK(first->eval_integer("return 1", {}, {}).error() == std::errc::invalid_argument);
+  CHECK(first->eval_integer("return 1", {"{a}x", "{b}x"}, {}).error() ==
+        std::errc::invalid_argument);
+}

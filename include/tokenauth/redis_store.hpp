@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +67,15 @@ class redis_store final : public refresh_store {
   std::string_view name() const noexcept override { return "redis"; }
 
   const redis_options& options() const noexcept;
+
+  // Runs `lua` (a script for EVAL) where this store's own scripts run: the single node, the
+  // Sentinel master, or the Cluster master of its keys' slot, with the same connections, failover
+  // handling and redirects. For companions that keep their own keys beside the sessions (the
+  // example server's login throttle). Every key must share one slot (one hash tag, as in
+  // "{tag}rest"): else, or with no key, std::errc::invalid_argument. The integer the script
+  // returns, or store_unavailable (Redis unreachable, an error, or a reply that is no integer).
+  result<std::int64_t> eval_integer(std::string_view lua, const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& args);
 
  private:
   struct impl;
