@@ -13,16 +13,14 @@ namespace http = tokenauth::http;
 
 app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_store,
          std::shared_ptr<user_store> users, tokenauth::clock_fn clock, metrics* stats) {
-  // Login counters live beside the sessions: in Redis, shared by every instance, when the refresh
-  // store is a single Redis node; in this process otherwise. The Redis throttle speaks to one node
-  // only, and its script touches two keys of different slots, so Cluster and Sentinel stores keep
-  // the counters per process (else every login would fail).
+  // Login counters live beside the sessions: in Redis (any topology), shared by every instance,
+  // when the refresh store is Redis; in this process otherwise.
   const bucket_limits per_account{cfg.login_rate_account, cfg.login_rate_account};
   const bucket_limits per_address{cfg.login_rate_address, cfg.login_rate_address};
   std::unique_ptr<login_throttle> throttle;
-  const auto* redis = dynamic_cast<const tokenauth::redis_store*>(refresh_store.get());
-  if (redis && redis->options().cluster_nodes.empty() && redis->options().sentinel_nodes.empty())
-    throttle = make_redis_throttle(redis->options(), per_account, per_address);
+  if (auto* redis = dynamic_cast<tokenauth::redis_store*>(refresh_store.get()))
+    throttle = make_redis_throttle(std::shared_ptr<tokenauth::redis_store>(refresh_store, redis),
+                                   per_account, per_address);
   else
     throttle = make_memory_throttle(per_account, per_address);
   tokenauth::refresh_options ro;

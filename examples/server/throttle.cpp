@@ -1,7 +1,6 @@
 #include "throttle.hpp"
 
 #include <arpa/inet.h>
-#include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -117,32 +116,24 @@ end
 return 0
 )lua";
 
-struct context_deleter {
-  void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+constexpr const char* forget_script = "return redis.call('DEL', KEYS[1])";
 
-struct reply_deleter {
-  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
+// Runs through the refresh store's connections (redis_store::eval_integer), so the buckets live
+// wherever the sessions do: one node, the Sentinel master, or a Cluster. Every bucket key carries
+// the one hash tag {throttle}: an attempt takes from an account's and an address's bucket in one
+// atomic script, and any account may pair with any address, so all buckets share a slot. Logins
+// run at bcrypt's pace (hundreds a second per instance), far below what one node serves.
 class redis_throttle final : public login_throttle {
  public:
-  redis_throttle(const tokenauth::redis_options& o, bucket_limits account, bucket_limits address)
-      : options_(o), limits_{account, address}, prefix_(o.key_prefix + "throttle:") {}
+  redis_throttle(std::shared_ptr<tokenauth::redis_store> store, bucket_limits account,
+                 bucket_limits address)
+      : store_(std::move(store)),
+        limits_{account, address},
+        prefix_(store_->options().key_prefix + "{throttle}") {}
 
   throttle_verdict attempt(std::string_view account, std::string_view address,
                            unix_seconds now) override {
-    std::vector<std::string> args{"EVAL", attempt_script, "0", std::to_string(now)};
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, args{std::to_string(now)};
     const std::string names[2] = {"a:" + std::string(account), "c:" + std::string(address)};
     for (int i = 0; i < 2; ++i) {
       if (!limits_[i].enabled()) continue;
@@ -151,75 +142,22 @@ class redis_throttle final : public login_throttle {
       args.push_back(std::to_string(limits_[i].burst));
     }
     if (keys.empty()) return {};
-    args[2] = std::to_string(keys.size());
-    args.insert(args.begin() + 3, keys.begin(), keys.end());
-    auto reply = command(args);
-    if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0)
-      return {throttle_verdict::kind::unavailable, 0};
-    if (reply->integer == 0) return {};
-    return {throttle_verdict::kind::throttled, static_cast<unsigned>(reply->integer)};
+    const auto wait = store_->eval_integer(attempt_script, keys, args);
+    if (!wait || *wait < 0) return {throttle_verdict::kind::unavailable, 0};
+    if (*wait == 0) return {};
+    return {throttle_verdict::kind::throttled, static_cast<unsigned>(*wait)};
   }
 
   void succeeded(std::string_view account) override {
-    if (limits_[0].enabled()) (void)command({"DEL", prefix_ + "a:" + std::string(account)});
+    // Best effort: if Redis is gone, the bucket refills on its own.
+    if (limits_[0].enabled())
+      (void)store_->eval_integer(forget_script, {prefix_ + "a:" + std::string(account)}, {});
   }
 
  private:
-  // Runs one command on a pooled connection; nullptr when Redis cannot be reached or errs.
-  reply_ptr command(const std::vector<std::string>& args) {
-    context_ptr c = borrow();
-    if (!c) return nullptr;
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    reply_ptr r(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (!r || c->err) return nullptr;  // the connection is dropped with c
-    if (r->type == REDIS_REPLY_ERROR) r.reset();
-    give_back(std::move(c));
-    return r;
-  }
-
-  context_ptr borrow() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        context_ptr c = std::move(idle_.back());
-        idle_.pop_back();
-        return c;
-      }
-    }
-    context_ptr c(redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                          to_timeval(options_.connect_timeout)));
-    if (!c || c->err) return nullptr;
-    const timeval tv = to_timeval(options_.command_timeout);
-    if (redisSetTimeout(c.get(), tv) != REDIS_OK) return nullptr;
-    if (!options_.password.empty()) {
-      const char* argv[] = {"AUTH", options_.password.c_str()};
-      const std::size_t lengths[] = {4, options_.password.size()};
-      reply_ptr r(static_cast<redisReply*>(redisCommandArgv(c.get(), 2, argv, lengths)));
-      if (!r || r->type == REDIS_REPLY_ERROR) return nullptr;
-    }
-    if (options_.db != 0) {
-      reply_ptr r(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", options_.db)));
-      if (!r || r->type == REDIS_REPLY_ERROR) return nullptr;
-    }
-    return c;
-  }
-
-  void give_back(context_ptr c) {
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < options_.pool_size) idle_.push_back(std::move(c));
-  }
-
-  const tokenauth::redis_options options_;
+  const std::shared_ptr<tokenauth::redis_store> store_;
   const bucket_limits limits_[2];
   const std::string prefix_;
-  std::mutex mutex_;
-  std::vector<context_ptr> idle_;
 };
 
 // ---- client addresses ----------------------------------------------------------------------
@@ -259,9 +197,9 @@ std::unique_ptr<login_throttle> make_memory_throttle(bucket_limits account, buck
   return std::make_unique<memory_throttle>(account, address, max_entries);
 }
 
-std::unique_ptr<login_throttle> make_redis_throttle(const tokenauth::redis_options& options,
+std::unique_ptr<login_throttle> make_redis_throttle(std::shared_ptr<tokenauth::redis_store> store,
                                                     bucket_limits account, bucket_limits address) {
-  return std::make_unique<redis_throttle>(options, account, address);
+  return std::make_unique<redis_throttle>(std::move(store), account, address);
 }
 
 std::string account_key(std::string_view email) {

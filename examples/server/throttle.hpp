@@ -1,10 +1,10 @@
 // Login throttling for the example server: a token bucket per account and one per client address,
 // so a password guesser gets at most `burst` attempts at once and then `per_minute` a minute on one
 // account (from any number of addresses), and one address at most its own budget over all
-// accounts. Buckets live in Redis when the refresh store is Redis (every instance shares them) and
-// in a bounded in-process table otherwise. Also here: the client address a request counts against
-// (the socket's, or X-Forwarded-For's behind a trusted proxy), and the per-address share of the
-// bcrypt queue. Everything is thread-safe.
+// accounts. Buckets live in Redis when the refresh store is Redis, single node, Sentinel or Cluster
+// (every instance shares them), and in a bounded in-process table otherwise. Also here: the client
+// address a request counts against (the socket's, or X-Forwarded-For's behind a trusted proxy), and
+// the per-address share of the bcrypt queue. Everything is thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,7 @@
 #include "tokenauth/clock.hpp"
 
 namespace tokenauth {
-struct redis_options;
+class redis_store;
 }
 
 namespace tokenauth_server {
@@ -52,10 +52,12 @@ class login_throttle {
 std::unique_ptr<login_throttle> make_memory_throttle(bucket_limits account, bucket_limits address,
                                                      std::size_t max_entries = 100000);
 
-// Buckets in Redis under `<key_prefix>throttle:`, one Lua script per attempt (atomic across
-// instances), each key with a TTL of the time its bucket takes to fill. Connects lazily; when
-// Redis cannot be reached, attempt() answers `unavailable` within the options' timeouts.
-std::unique_ptr<login_throttle> make_redis_throttle(const tokenauth::redis_options& options,
+// Buckets in Redis under `<key_prefix>{throttle}` (one hash tag: on a Cluster every bucket is in
+// one slot), one Lua script per attempt (atomic across instances) run through the refresh store's
+// connections, so on whatever topology the store uses. Each key has a TTL of the time its bucket
+// takes to fill. When Redis cannot be reached, attempt() answers `unavailable` within the store's
+// timeouts (the server then answers 503).
+std::unique_ptr<login_throttle> make_redis_throttle(std::shared_ptr<tokenauth::redis_store> store,
                                                     bucket_limits account, bucket_limits address);
 
 // The account key of a login email: its SHA-256 (hex) after ASCII lower-casing (the user store

@@ -9,8 +9,11 @@
 #include <mutex>
 #include <thread>
 
+#include "../support/redis_cluster.hpp"
+#include "../support/redis_sentinel.hpp"
 #include "server_fixture.hpp"
 #include "throttle.hpp"
+#include "tokenauth/detail/redis_slots.hpp"
 
 using namespace tokenauth_server;
 using tokenauth::unix_seconds;
@@ -36,6 +39,10 @@ tokenauth::redis_options redis_options(const std::string& prefix) {
   return o;
 }
 
+std::shared_ptr<tokenauth::redis_store> redis_store(const tokenauth::redis_options& o) {
+  return std::make_shared<tokenauth::redis_store>(o);
+}
+
 std::string unique_prefix(const char* what) {
   static std::atomic<int> n{0};
   return std::string("throttle-test:") + std::to_string(::getpid()) + ":" + what + ":" +
@@ -51,7 +58,7 @@ std::vector<std::string> kinds() {
 std::unique_ptr<login_throttle> make(const std::string& kind, bucket_limits account,
                                      bucket_limits address) {
   if (kind == "memory") return make_memory_throttle(account, address);
-  return make_redis_throttle(redis_options(unique_prefix("unit")), account, address);
+  return make_redis_throttle(redis_store(redis_options(unique_prefix("unit"))), account, address);
 }
 
 // One request through app::handle, waiting for the worker's answer when there is one.
@@ -158,8 +165,8 @@ TEST_CASE("the memory throttle remembers at most max_entries buckets") {
 TEST_CASE("Redis counters are shared by every instance on the same prefix") {
   if (!test_server::shared_redis().available()) return;
   const auto o = redis_options(unique_prefix("shared"));
-  auto one = make_redis_throttle(o, {4, 4}, {});
-  auto two = make_redis_throttle(o, {4, 4}, {});
+  auto one = make_redis_throttle(redis_store(o), {4, 4}, {});
+  auto two = make_redis_throttle(redis_store(o), {4, 4}, {});
   int ok = 0;
   for (int i = 0; i < 10; ++i) {
     ok += one->attempt("victim", "10.0.0.1", t0).outcome == throttle_verdict::kind::allowed;
@@ -175,7 +182,7 @@ TEST_CASE("Redis unreachable: attempts are answered `unavailable`, not allowed")
   o.host = "127.0.0.1";
   o.port = 1;
   o.connect_timeout = std::chrono::milliseconds(200);
-  auto t = make_redis_throttle(o, {4, 4}, {4, 4});
+  auto t = make_redis_throttle(redis_store(o), {4, 4}, {4, 4});
   CHECK(t->attempt("a", "10.0.0.1", t0).outcome == throttle_verdict::kind::unavailable);
   t->succeeded("a");  // no throw
 }
@@ -300,18 +307,19 @@ TEST_CASE("one address guessing over many accounts is held to its own budget") {
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
 }
 
-TEST_CASE("two instances on one Redis share the login counters") {
-  if (!test_server::shared_redis().available()) return;
+// Two apps, each with its own store handle on `url`, share one login budget: 4 guesses a minute
+// on an account, whichever instance they reach; a success on either refills it for both.
+void check_shared_budget(const std::string& url) {
+  auto o = tokenauth::redis_options::from_url(url);
+  REQUIRE(o);
+  o->key_prefix = unique_prefix("apps");
   std::atomic<unix_seconds> now{t0};
-  const auto o = redis_options(unique_prefix("apps"));
   const std::string db = "/tmp/tokenauth-throttle-test-two-" + std::to_string(::getpid()) + ".db";
   std::remove(db.c_str());
   {
     auto users = make_sqlite_user_store(db);
-    app one(throttled_config(4, 1000), std::make_shared<tokenauth::redis_store>(o), users,
-            [&] { return now.load(); });
-    app two(throttled_config(4, 1000), std::make_shared<tokenauth::redis_store>(o), users,
-            [&] { return now.load(); });
+    app one(throttled_config(4, 1000), redis_store(*o), users, [&] { return now.load(); });
+    app two(throttled_config(4, 1000), redis_store(*o), users, [&] { return now.load(); });
     join_user(one, "victim@example.com", "victim");
     int guesses = 0;
     for (int i = 0; i < 10; ++i) {
@@ -334,6 +342,50 @@ TEST_CASE("two instances on one Redis share the login counters") {
     two.stop_workers();
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
+}
+
+// With the store's Redis unreachable, a login is refused with the store's 503 (docs/server.md):
+// never let through unthrottled, never a 500.
+void check_login_refused_without_redis(const std::string& url) {
+  auto o = tokenauth::redis_options::from_url(url);
+  REQUIRE(o);
+  o->connect_timeout = std::chrono::milliseconds(200);
+  o->command_timeout = std::chrono::milliseconds(200);
+  app a(throttled_config(4, 1000), redis_store(*o), make_memory_user_store(), [] { return t0; });
+  const response r =
+      call(a, login_as("victim@example.com", "correct horse", "198.51.100.1").view());
+  CHECK(r.status == 503);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  CHECK(body.value("message", "") == "Session store unavailable");
+  a.stop_workers();
+}
+
+TEST_CASE("two instances on one Redis share the login counters") {
+  if (!test_server::shared_redis().available()) return;
+  check_shared_budget(test_server::shared_redis().url());
+}
+
+TEST_CASE("two instances on a Redis Cluster share the login counters", "[cluster]") {
+  tokenauth::test::redis_cluster cluster;
+  if (!cluster.available()) return;
+  check_shared_budget(cluster.url());
+  // Every bucket lies in the slot of the {throttle} tag, on the master that serves it.
+  const auto keys = cluster.node(cluster.owner_of(tokenauth::detail::key_slot("{throttle}")))
+                        .command({"KEYS", "*{throttle}*"});
+  REQUIRE(keys);
+  CHECK(keys->elements >= 1);
+}
+
+TEST_CASE("two instances on Redis Sentinel share the login counters", "[sentinel]") {
+  tokenauth::test::redis_sentinel_setup sentinel;
+  if (!sentinel.available()) return;
+  check_shared_budget(sentinel.url());
+}
+
+TEST_CASE("Redis down on any topology: logins answer 503, never pass unthrottled") {
+  check_login_refused_without_redis("redis://127.0.0.1:1");
+  check_login_refused_without_redis("redis-cluster://127.0.0.1:1,127.0.0.1:2");
+  check_login_refused_without_redis("redis-sentinel://127.0.0.1:1/nowhere");
 }
 
 // Users whose look-ups wait until the test opens the gate: keeps password jobs in flight.
