@@ -40,3 +40,13 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TARGET PkgConfig::HIRE
   set_tests_properties(two_instances_test_fails_without_redis_under_ci PROPERTIES
     ENVIRONMENT "CI=true;REDIS_SERVER=/nonexistent/redis-server" WILL_FAIL TRUE TIMEOUT 60)
 endif()
+
+# A Sentinel failover seen over HTTP: the server on redis-sentinel://, the master killed during
+# reissuance traffic.
+if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TARGET PkgConfig::HIREDIS)
+  tokenauth_add_test(sentinel_failover_test SOURCES fault/sentinel_failover_test.cpp
+    LIBS PkgConfig::HIREDIS LABELS fault)
+  target_compile_definitions(sentinel_failover_test
+    PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
+  add_dependencies(sentinel_failover_test tokenauth-server)
+endif()
