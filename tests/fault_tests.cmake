@@ -29,24 +29,16 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
 endif()
 
 # Two server instances behind one Redis (single node, Cluster, Sentinel) share sessions and
-# reuse detection. Under CI=true a missing redis-server fails the cases rather than skipping them.
+# reuse detection; a Sentinel failover seen over HTTP (the master killed during reissuance).
+# Under CI=true a missing redis-server fails the cases rather than skipping them.
 if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TARGET PkgConfig::HIREDIS)
-  tokenauth_add_test(two_instances_test SOURCES fault/two_instances_test.cpp
-    LIBS PkgConfig::HIREDIS LABELS fault)
-  target_compile_definitions(two_instances_test
-    PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
-  add_dependencies(two_instances_test tokenauth-server)
+  foreach(name two_instances_test sentinel_failover_test)
+    tokenauth_add_test(${name} SOURCES fault/${name}.cpp LIBS PkgConfig::HIREDIS LABELS fault)
+    target_compile_definitions(${name}
+      PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
+    add_dependencies(${name} tokenauth-server)
+  endforeach()
   add_test(NAME two_instances_test_fails_without_redis_under_ci COMMAND two_instances_test)
   set_tests_properties(two_instances_test_fails_without_redis_under_ci PROPERTIES
     ENVIRONMENT "CI=true;REDIS_SERVER=/nonexistent/redis-server" WILL_FAIL TRUE TIMEOUT 60)
-endif()
-
-# A Sentinel failover seen over HTTP: the server on redis-sentinel://, the master killed during
-# reissuance traffic.
-if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TARGET PkgConfig::HIREDIS)
-  tokenauth_add_test(sentinel_failover_test SOURCES fault/sentinel_failover_test.cpp
-    LIBS PkgConfig::HIREDIS LABELS fault)
-  target_compile_definitions(sentinel_failover_test
-    PRIVATE TOKENAUTH_SERVER_BINARY="$<TARGET_FILE:tokenauth-server>")
-  add_dependencies(sentinel_failover_test tokenauth-server)
 endif()

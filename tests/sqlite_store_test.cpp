@@ -8,38 +8,28 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 
+#include "support/process.hpp"
+
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tokenauth-sqlite-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
+// A fresh directory, removed with everything in it.
+struct sqlite_dir : tokenauth::test::temp_dir {
+  sqlite_dir() : tokenauth::test::temp_dir("tokenauth-sqlite") {}
 };
 
 struct sqlite_fixture {
-  temp_dir dir;
+  sqlite_dir dir;
   std::shared_ptr<tokenauth::sqlite_store> first =
-      std::make_shared<tokenauth::sqlite_store>(dir.file("refresh.db"));
+      std::make_shared<tokenauth::sqlite_store>(dir / "refresh.db");
   bool ready() const { return true; }
   std::shared_ptr<tokenauth::refresh_store> store() const { return first; }
   // A second connection to the same file: the contract's concurrency cases use both.
   std::shared_ptr<tokenauth::refresh_store> second_handle() const {
-    return std::make_shared<tokenauth::sqlite_store>(dir.file("refresh.db"));
+    return std::make_shared<tokenauth::sqlite_store>(dir / "refresh.db");
   }
   std::uint64_t work() const { return first->vm_steps(); }
   std::size_t history_size() const { return 4'000; }  // 2.5 calls each: seconds
@@ -53,12 +43,10 @@ struct sqlite_fixture {
 using namespace tokenauth;
 
 TEST_CASE("sqlite_store: a second connection sees sessions written by the first") {
-  temp_dir dir;
+  sqlite_dir dir;
   contract::manual_clock clock;
-  const refresh_service a(std::make_shared<sqlite_store>(dir.file("x.db")),
-                          contract::options(clock));
-  const refresh_service b(std::make_shared<sqlite_store>(dir.file("x.db")),
-                          contract::options(clock));
+  const refresh_service a(std::make_shared<sqlite_store>(dir / "x.db"), contract::options(clock));
+  const refresh_service b(std::make_shared<sqlite_store>(dir / "x.db"), contract::options(clock));
   auto t = a.issue("alice");
   REQUIRE(t);
   auto s = b.sessions("alice");
@@ -73,8 +61,8 @@ TEST_CASE("sqlite_store: a second connection sees sessions written by the first"
 }
 
 TEST_CASE("sqlite_store: a second process on the same file stays consistent") {
-  temp_dir dir;
-  const std::string db = dir.file("x.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "x.db");
   contract::manual_clock clock;
   const refresh_service parent(std::make_shared<sqlite_store>(db), contract::options(clock, 0));
   const std::string token = contract::must_issue(parent, "alice");
@@ -103,8 +91,8 @@ TEST_CASE("sqlite_store: a second process on the same file stays consistent") {
 }
 
 TEST_CASE("sqlite_store: data survive reopening, the schema is versioned") {
-  temp_dir dir;
-  const std::string db = dir.file("x.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "x.db");
   contract::manual_clock clock;
   std::string token;
   {
@@ -139,20 +127,20 @@ TEST_CASE("sqlite_store: data survive reopening, the schema is versioned") {
 }
 
 TEST_CASE("sqlite_store: a file that cannot be opened, or is not a database, throws") {
-  temp_dir dir;
-  CHECK_THROWS_AS(sqlite_store(dir.file("no/such/dir/x.db")), std::system_error);
-  std::ofstream(dir.file("junk.db")) << std::string(4096, 'j');
-  CHECK_THROWS_AS(sqlite_store(dir.file("junk.db")), std::system_error);
+  sqlite_dir dir;
+  CHECK_THROWS_AS(sqlite_store(dir / "no/such/dir/x.db"), std::system_error);
+  std::ofstream(dir / "junk.db") << std::string(4096, 'j');
+  CHECK_THROWS_AS(sqlite_store(dir / "junk.db"), std::system_error);
   try {
-    sqlite_store s(dir.file("junk.db"));
+    sqlite_store s(dir / "junk.db");
   } catch (const std::system_error& e) {
     CHECK(e.code() == errc::store_unavailable);
   }
 }
 
 TEST_CASE("sqlite_store: a locked database is store_unavailable, then works again") {
-  temp_dir dir;
-  const std::string db = dir.file("x.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "x.db");
   contract::manual_clock clock;
   const refresh_service svc(std::make_shared<sqlite_store>(db, std::chrono::milliseconds(50)),
                             contract::options(clock));
@@ -169,8 +157,8 @@ TEST_CASE("sqlite_store: a locked database is store_unavailable, then works agai
 }
 
 TEST_CASE("sqlite_store: rows of ended families are deleted once their retention is over") {
-  temp_dir dir;
-  const std::string db = dir.file("x.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "x.db");
   contract::manual_clock clock;
   refresh_options o = contract::options(clock);
   o.token_ttl = 100;
@@ -205,8 +193,8 @@ TEST_CASE("sqlite_store: rows of ended families are deleted once their retention
 }
 
 TEST_CASE("sqlite_store: the sweep deletes a bounded batch per call, and catches up") {
-  temp_dir dir;
-  const std::string db = dir.file("x.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "x.db");
   contract::manual_clock clock;
   refresh_options o = contract::options(clock);
   o.token_ttl = 10;
@@ -232,8 +220,8 @@ TEST_CASE("sqlite_store: the sweep deletes a bounded batch per call, and catches
 
 TEST_CASE(
     "sqlite_store: a version 1 file is upgraded, its sessions keep working and can be revoked") {
-  temp_dir dir;
-  const std::string db = dir.file("v1.db");
+  sqlite_dir dir;
+  const std::string db = (dir / "v1.db");
   contract::manual_clock clock;
   // A session as version 1 stored it: no seq, no users row.
   const std::string family = detail::user_tag("alice") + std::string(24, 'A');
@@ -298,8 +286,8 @@ TEST_CASE(
 }
 
 TEST_CASE("sqlite_store: revoke_user of a user without sessions does not revoke the next login") {
-  temp_dir dir;
-  auto store = std::make_shared<sqlite_store>(dir.file("x.db"));
+  sqlite_dir dir;
+  auto store = std::make_shared<sqlite_store>(dir / "x.db");
   contract::manual_clock clock;
   const refresh_service svc(store, contract::options(clock));
   CHECK_FALSE(svc.revoke_user("nobody"));  // no families: succeeds, and a later login works

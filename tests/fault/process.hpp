@@ -1,15 +1,13 @@
-// Real processes for the fault and soak tests: a child process owned by the test (killed and
-// reaped when its owner goes), the example server started from its binary on a free port, a
+// Real processes for the fault and soak tests, over the fixtures' launcher
+// (tests/support/process.hpp): the example server started from its binary on a free port, a
 // redis-server with AOF fsynced on every write, and /proc readings (open fds, RSS). No Catch2
 // here, so the soak program uses it too; failures throw std::runtime_error.
 #pragma once
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,136 +21,30 @@
 #include <thread>
 #include <vector>
 
+#include "../support/process.hpp"
+
 namespace fault {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A fresh directory under the system temp dir, removed with everything in it at the end.
-class temp_dir {
+// The process launcher the fixtures share (tests/support/process.hpp), as the fault tests name it.
+using tokenauth::test::find_program;
+using tokenauth::test::free_port;
+using tokenauth::test::read_text;
+using tokenauth::test::under_ci;
+using child = tokenauth::test::child_process;
+
+// A temp dir named for the fault tests.
+class temp_dir : public tokenauth::test::temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "tokenauth-fault-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+  temp_dir() : tokenauth::test::temp_dir("tokenauth-fault") {}
 };
-
-// The child's stdout and stderr go to `log`.
-class child {
- public:
-  child(std::vector<std::string> argv, const std::string& log,
-        const std::vector<std::string>& env = {}) {
-    std::vector<char*> args, envp;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    env_strings.insert(env_strings.end(), env.begin(), env.end());
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out < 0) throw std::runtime_error("cannot open " + log);
-    pid_ = ::fork();
-    if (pid_ == 0) {  // child: only async-signal-safe calls
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      ::execve(args[0], args.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(out);
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-  }
-  ~child() {
-    if (running()) signal_and_wait(SIGKILL, 10s);
-  }
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-
-  pid_t pid() const { return pid_; }
-
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
-    status_ = status;
-    pid_ = 0;
-    return false;
-  }
-
-  // Sends `sig` and reaps the child; the wait status, or nullopt if it outlived `limit` (then it
-  // is SIGKILLed, so nothing is left behind).
-  std::optional<int> signal_and_wait(int sig, std::chrono::milliseconds limit) {
-    if (!running()) return status_;
-    ::kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!running()) return status_;
-      std::this_thread::sleep_for(5ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = 0;
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int status_ = 0;
-};
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The first executable `name` on PATH (or the usual system dirs); empty when there is none.
-inline std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(std::string(path ? path : "") + ":/usr/bin:/usr/sbin:/usr/local/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');)
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  return {};
-}
 
 // $REDIS_SERVER when set (that binary or none, as tests/support/redis_server.hpp has it), else
 // redis-server from PATH; empty when there is none.
 inline std::string redis_binary() {
-  if (const char* env = std::getenv("REDIS_SERVER")) return ::access(env, X_OK) == 0 ? env : "";
-  return find_program("redis-server");
-}
-
-inline bool under_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
-
-// Binds port 0 to let the kernel pick a free loopback port (Redis rebinds it with SO_REUSEADDR).
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok) throw std::runtime_error("no free port");
-  return ntohs(a.sin_port);
+  return find_program("redis-server", "REDIS_SERVER");
 }
 
 // Open file descriptors of a process.
@@ -215,11 +107,10 @@ class redis_process {
                                  "--dir", dir_, "--appendonly", "yes", "--appendfsync", "always",
                                  "--save", "", "--daemonize", "no"},
         dir_ + "/redis.log");
-    for (auto deadline = std::chrono::steady_clock::now() + 10s;
-         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
-      if (ping()) return;
-      if (!proc_->running()) break;
-    }
+    bool exited = false;
+    if (tokenauth::test::wait_until(10s, [&] { return ping() || (exited = !proc_->running()); }) &&
+        !exited)
+      return;
     throw std::runtime_error("redis-server did not start; see " + dir_ + "/redis.log");
   }
   void kill() { proc_->signal_and_wait(SIGKILL, 10s); }

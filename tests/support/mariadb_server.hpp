@@ -6,24 +6,20 @@
 // the test is skipped with a message, except under CI=true, where that is a failure.
 #pragma once
 
-#include <fcntl.h>
 #include <mysql.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "process.hpp"
 
 namespace tokenauth::test {
 
@@ -43,11 +39,10 @@ class mariadb_server {
   static constexpr const char* password = "p@ss:w/rd 100%";
 
   mariadb_server() {
-    server_ = find_binary("MARIADBD", "mariadbd");
-    install_ = find_binary("MARIADB_INSTALL_DB", "mariadb-install-db");
+    server_ = find_program("mariadbd", "MARIADBD");
+    install_ = find_program("mariadb-install-db", "MARIADB_INSTALL_DB");
     if (server_.empty() || install_.empty()) {
-      const char* ci = std::getenv("CI");
-      if (ci && std::string(ci) == "true")
+      if (under_ci())
         FAIL(
             "mariadbd or mariadb-install-db not found, and CI=true: install mariadb-server "
             "(./scripts/test does)");
@@ -55,30 +50,27 @@ class mariadb_server {
       return;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tokenauth-mariadb-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-    dir_ = tmpl;
+    dir_.emplace("tokenauth-mariadb");
     port_ = free_port();
     // Its own tmpdir: two bootstraps sharing /tmp collide on their temporary table names.
-    std::filesystem::create_directory(dir_ + "/tmp");
+    std::filesystem::create_directory(*dir_ / "tmp");
     std::vector<std::string> install{install_,
                                      "--no-defaults",
                                      "--auth-root-authentication-method=normal",
-                                     "--datadir=" + dir_ + "/data",
-                                     "--tmpdir=" + dir_ + "/tmp",
+                                     "--datadir=" + (*dir_ / "data"),
+                                     "--tmpdir=" + (*dir_ / "tmp"),
                                      "--skip-test-db",
                                      "--skip-name-resolve",
                                      "--innodb-log-file-size=4M"};
     if (geteuid() == 0) install.push_back("--user=root");
     try {
-      if (run(install, dir_ + "/install.log") != 0)
-        FAIL("mariadb-install-db failed; see " << dir_ << "/install.log");
+      if (run_program(install, *dir_ / "install.log") != 0)
+        FAIL("mariadb-install-db failed; see " << (*dir_ / "install.log"));
       start();
       query("CREATE USER '" + std::string(user) + "'@'127.0.0.1' IDENTIFIED BY '" + password + "'");
       query("GRANT ALL PRIVILEGES ON *.* TO '" + std::string(user) + "'@'127.0.0.1'");
-    } catch (...) {  // no destructor runs: end the server here; the dir stays for its logs
-      signal_and_wait(SIGKILL);
+    } catch (...) {  // the members end the server; the dir stays for its logs
+      dir_->keep();
       throw;
     }
     startup_ms_ =
@@ -86,13 +78,7 @@ class mariadb_server {
     std::printf("mariadb fixture: initialised and started in %.0f ms\n", startup_ms_);
   }
 
-  ~mariadb_server() {
-    if (pid_ > 0) stop();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
+  ~mariadb_server() { stop(); }
   mariadb_server(const mariadb_server&) = delete;
   mariadb_server& operator=(const mariadb_server&) = delete;
 
@@ -101,40 +87,40 @@ class mariadb_server {
   double startup_ms() const { return startup_ms_; }
 
   void start() {
-    REQUIRE(pid_ <= 0);
+    REQUIRE(!process_);
     std::vector<std::string> args{
-        server_, "--no-defaults", "--datadir=" + dir_ + "/data", "--tmpdir=" + dir_ + "/tmp",
+        server_, "--no-defaults", "--datadir=" + (*dir_ / "data"), "--tmpdir=" + (*dir_ / "tmp"),
         "--socket=" + socket(), "--port=" + std::to_string(port_), "--bind-address=127.0.0.1",
-        "--skip-name-resolve", "--pid-file=" + dir_ + "/mariadbd.pid",
-        "--log-error=" + dir_ + "/error.log", "--innodb-log-file-size=4M",
+        "--skip-name-resolve", "--pid-file=" + (*dir_ / "mariadbd.pid"),
+        "--log-error=" + (*dir_ / "error.log"), "--innodb-log-file-size=4M",
         "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
         // Debian's packaged configuration (skipped by --no-defaults)
         "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"};
     if (geteuid() == 0) args.push_back("--user=root");
-    pid_ = spawn(args, "/dev/null");
-    for (int i = 0; i < 3000; ++i) {  // up to ~30 s (crash recovery after a kill included)
-      if (root_connection()) return;
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        FAIL("mariadbd exited during start-up; see " << dir_ << "/error.log");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL("mariadbd did not accept connections within 30 s; see " << dir_ << "/error.log");
+    process_.emplace(std::move(args));
+    bool exited = false;  // up to 30 s (crash recovery after a kill included)
+    if (wait_until(std::chrono::seconds(30),
+                   [&] { return root_connection() || (exited = !process_->running()); }) &&
+        !exited)
+      return;
+    process_.reset();
+    FAIL("mariadbd " << (exited ? "exited during start-up"
+                                : "did not accept connections within 30 s")
+                     << "; see " << (*dir_ / "error.log"));
   }
 
-  void stop() { signal_and_wait(SIGTERM); }  // clean shutdown
-  void kill_now() { signal_and_wait(SIGKILL); }
-  // Returns once every thread has stopped: SIGSTOP reaches a busy multi-threaded process some
-  // time after kill() returns, and a query sent meanwhile would still be answered.
-  void pause() {
-    REQUIRE(kill(pid_, SIGSTOP) == 0);
-    int status = 0;
-    REQUIRE(waitpid(pid_, &status, WUNTRACED) == pid_);
-    REQUIRE(WIFSTOPPED(status));
+  // Clean shutdown.
+  void stop() {
+    if (process_) process_->signal_and_wait(SIGTERM, std::chrono::seconds(60));
+    process_.reset();
   }
-  void resume() { kill(pid_, SIGCONT); }
+  void kill_now() {
+    if (process_) process_->signal_and_wait(SIGKILL, std::chrono::seconds(10));
+    process_.reset();
+  }
+  // Returns once every thread has stopped (child_process::pause).
+  void pause() { process_->pause(); }
+  void resume() { process_->resume(); }
 
   // Runs one statement as root (over the socket) and returns its rows; REQUIREs success.
   mysql_rows query(const std::string& sql, const std::string& database = {}) const {
@@ -180,7 +166,7 @@ class mariadb_server {
   }
 
  private:
-  std::string socket() const { return dir_ + "/mariadbd.sock"; }
+  std::string socket() const { return *dir_ / "mariadbd.sock"; }
 
   mysql_handle root_connection(const std::string& database = {}) const {
     mysql_handle db(mysql_init(nullptr));
@@ -195,73 +181,10 @@ class mariadb_server {
     return db;
   }
 
-  void signal_and_wait(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGCONT);
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-  }
-
-  static pid_t spawn(std::vector<std::string> args, const std::string& log) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {  // child: only async-signal-safe calls
-      const int in = open("/dev/null", O_RDONLY);
-      const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (in >= 0) dup2(in, 0);
-      if (out >= 0) dup2(out, 1), dup2(out, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
-  static int run(std::vector<std::string> args, const std::string& log) {
-    const pid_t pid = spawn(std::move(args), log);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  // $ENV_NAME when set (that binary or none), else the first `name` on PATH or in the sbin dirs.
-  static std::string find_binary(const char* env_name, const char* name) {
-    if (const char* env = std::getenv(env_name)) return access(env, X_OK) == 0 ? env : "";
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "";
-    dirs += ":/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin";
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-      const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-      const std::string candidate = dirs.substr(start, end - start) + "/" + name;
-      if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
-      start = end + 1;
-    }
-    return {};
-  }
-
-  // Binds port 0 to let the kernel pick a free port; mariadbd rebinds it with SO_REUSEADDR.
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-    close(fd);
-    REQUIRE(ok);
-    return ntohs(a.sin_port);
-  }
-
-  std::string server_, install_, dir_;
+  std::string server_, install_;
+  std::optional<temp_dir> dir_;  // declared before the process: removed after it has ended
   int port_ = 0;
-  pid_t pid_ = 0;
+  std::optional<child_process> process_;
   int databases_ = 0;
   double startup_ms_ = 0;
 };

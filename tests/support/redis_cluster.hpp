@@ -3,16 +3,12 @@
 // redis-server the tests are skipped with a message, except under CI=true, where that fails.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "process.hpp"
 #include "redis_server.hpp"
 
 namespace tokenauth::test {
@@ -23,7 +19,7 @@ class redis_cluster {
 
   redis_cluster() {
     for (int i = 0; i < masters; ++i) {
-      bus_ports_.push_back(redis_server::free_port());
+      bus_ports_.push_back(free_port());
       nodes_.push_back(std::make_unique<redis_server>(std::string{}, node_args(bus_ports_.back())));
       if (!nodes_.back()->available()) return;  // skipped (or failed under CI) by redis_server
     }
@@ -32,10 +28,8 @@ class redis_cluster {
     std::vector<std::string> args{cli, "--cluster", "create"};
     for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
     args.push_back("--cluster-yes");
-    REQUIRE(run(args) == 0);
-    for (int i = 0; i < 1000 && !ready(); ++i)  // up to ~10 s for every node to agree
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(ready());
+    REQUIRE(run_program(args) == 0);
+    REQUIRE(wait_until(std::chrono::seconds(10), [this] { return ready(); }));  // all agree
   }
 
   bool available() const { return !nodes_.empty() && nodes_[0]->available(); }
@@ -57,25 +51,22 @@ class redis_cluster {
   // Adds a replica of master `n` (a fourth process) and waits until it is in sync, so that the
   // cluster can fail over to it. Returns its port.
   int add_replica_of(int n) {
-    replicas_.push_back(
-        std::make_unique<redis_server>(std::string{}, node_args(redis_server::free_port())));
+    replicas_.push_back(std::make_unique<redis_server>(std::string{}, node_args(free_port())));
     redis_server& r = *replicas_.back();
     REQUIRE(r.command({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(n).port()),
                        std::to_string(bus_ports_[static_cast<std::size_t>(n)])}));
     const std::string master = id_of(n);
-    bool replicating = false, in_sync = false;
-    for (int i = 0; i < 1000 && !in_sync; ++i) {  // up to ~10 s: learn the master, then sync
+    bool replicating = false;  // learn the master, then sync
+    REQUIRE(wait_until(std::chrono::seconds(10), [&] {
       if (!replicating) {  // once: asking again would restart the replication
         const auto rep = r.command({"CLUSTER", "REPLICATE", master});
         replicating = rep && rep->type != REDIS_REPLY_ERROR;
-      } else {
-        const auto info = r.command({"INFO", "replication"});
-        in_sync = info && std::string(info->str, info->len).find("master_link_status:up") !=
-                              std::string::npos;
+        return false;
       }
-      if (!in_sync) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    REQUIRE(in_sync);
+      const auto info = r.command({"INFO", "replication"});
+      return info &&
+             std::string(info->str, info->len).find("master_link_status:up") != std::string::npos;
+    }));
     return r.port();
   }
 
@@ -131,28 +122,12 @@ class redis_cluster {
     return true;
   }
 
-  static int run(const std::vector<std::string>& args) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {  // child: only async-signal-safe calls
-      const int devnull = open("/dev/null", O_RDWR);
-      if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
   // The cluster bus gets its own free port (by default it is port + 10000, which may be taken
-  // or beyond 65535).
+  // or beyond 65535). A replica's first full sync starts at once (Redis waits 5 s by default).
   static std::vector<std::string> node_args(int bus_port) {
-    return {"--cluster-enabled",      "yes",  "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "2000", "--cluster-port",        std::to_string(bus_port)};
+    return {"--cluster-enabled",          "yes",  "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout",     "2000", "--cluster-port",        std::to_string(bus_port),
+            "--repl-diskless-sync-delay", "0"};
   }
 
   std::vector<std::unique_ptr<redis_server>> nodes_, replicas_;

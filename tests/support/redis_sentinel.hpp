@@ -4,19 +4,15 @@
 // a message, except under CI=true, where that fails.
 #pragma once
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "process.hpp"
 #include "redis_server.hpp"
 
 namespace tokenauth::test {
@@ -32,8 +28,7 @@ class redis_sentinel_setup {
     const std::string dir = master_->binary().substr(0, master_->binary().rfind('/') + 1);
     sentinel_binary_ = dir + "redis-sentinel";
     if (access(sentinel_binary_.c_str(), X_OK) != 0) {
-      const char* ci = std::getenv("CI");
-      if (ci && std::string(ci) == "true")
+      if (under_ci())
         FAIL("redis-sentinel not found, and CI=true: install redis-sentinel (./scripts/test does)");
       WARN("SKIPPED: redis-sentinel not found next to " << master_->binary());
       sentinel_binary_.clear();
@@ -45,19 +40,7 @@ class redis_sentinel_setup {
     replica_ = std::make_unique<redis_server>(std::string{}, std::move(replica_args));
     for (int i = 0; i < sentinels; ++i) start_sentinel();
     // Ready when the replica is in sync and every sentinel knows the master and the replica.
-    for (int i = 0; i < 1000 && !ready(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(ready());
-  }
-
-  ~redis_sentinel_setup() {
-    for (const pid_t pid : pids_) {
-      kill(pid, SIGTERM);
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-    std::error_code ec;
-    for (const auto& d : dirs_) std::filesystem::remove_all(d, ec);
+    REQUIRE(wait_until(std::chrono::seconds(10), [this] { return ready(); }));
   }
   redis_sentinel_setup(const redis_sentinel_setup&) = delete;
   redis_sentinel_setup& operator=(const redis_sentinel_setup&) = delete;
@@ -95,31 +78,17 @@ class redis_sentinel_setup {
 
  private:
   void start_sentinel() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tokenauth-sentinel-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()));
-    dirs_.push_back(tmpl);
-    const int port = redis_server::free_port();
+    const temp_dir& dir = *dirs_.emplace_back(std::make_unique<temp_dir>("tokenauth-sentinel"));
+    const int port = free_port();
     ports_.push_back(port);
-    const std::string conf = tmpl + "/sentinel.conf";
-    std::ofstream(conf) << "port " << port << "\nbind 127.0.0.1\ndir " << tmpl << "\nlogfile "
-                        << tmpl << "/sentinel.log\n"
+    const std::string conf = dir / "sentinel.conf";
+    std::ofstream(conf) << "port " << port << "\nbind 127.0.0.1\ndir " << dir.path() << "\nlogfile "
+                        << (dir / "sentinel.log") << "\n"
                         << "sentinel monitor " << master_name << " 127.0.0.1 " << master_->port()
                         << " 2\nsentinel down-after-milliseconds " << master_name << " 1000\n"
                         << "sentinel failover-timeout " << master_name << " 5000\n";
-    std::vector<std::string> args{sentinel_binary_, conf};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {  // child: only async-signal-safe calls
-      const int devnull = open("/dev/null", O_RDWR);
-      if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pids_.push_back(pid);
+    sentinels_.push_back(
+        std::make_unique<child_process>(std::vector<std::string>{sentinel_binary_, conf}));
   }
 
   // Redis waits repl-diskless-sync-delay (5 s by default) before a first full sync, for more
@@ -145,8 +114,8 @@ class redis_sentinel_setup {
   std::unique_ptr<redis_server> master_, replica_;
   std::string sentinel_binary_;
   std::vector<int> ports_;
-  std::vector<pid_t> pids_;
-  std::vector<std::string> dirs_;
+  std::vector<std::unique_ptr<temp_dir>> dirs_;  // before the sentinels: removed after they end
+  std::vector<std::unique_ptr<child_process>> sentinels_;
 };
 
 }  // namespace tokenauth::test
