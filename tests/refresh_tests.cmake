@@ -30,6 +30,12 @@ if(TARGET tokenauth::redis)
     tokenauth_warnings tokenauth::redis PkgConfig::HIREDIS)
   add_test(NAME redis_sentinel_test COMMAND redis_sentinel_test)
   set_tests_properties(redis_sentinel_test PROPERTIES LABELS "redis-sentinel" TIMEOUT 300)
+
+  # A measurement, not a test (ctest does not run it): acknowledged rotations lost at a Sentinel
+  # failover, by master setting. Figures in docs/deployment.md.
+  add_executable(failover_loss fault/failover_loss.cpp)
+  target_link_libraries(failover_loss PRIVATE tokenauth::tokenauth tokenauth_catch_main
+    tokenauth_warnings tokenauth::redis PkgConfig::HIREDIS)
 endif()
 if(TARGET tokenauth::redis)
   # Under CI=true a missing redis-server fails the Redis tests rather than skipping them: each
