@@ -165,6 +165,29 @@ TEST_CASE("malformed tokens never reach the store") {
   CHECK(svc.revoke_family("short") == errc::refresh_token_unknown);
 }
 
+TEST_CASE("refresh_token_family reads the family id of a well-formed token, else nullopt") {
+  auto spy = std::make_shared<spy_store>();
+  const refresh_service svc(spy, fixed_clock(1000));
+  auto t = svc.issue("alice");
+  REQUIRE(t);
+  CHECK(refresh_token_family(t->token) == std::optional<std::string_view>(t->family_id));
+  auto r = svc.rotate(t->token);
+  REQUIRE(r);
+  REQUIRE(r->token);
+  CHECK(refresh_token_family(*r->token) == std::optional<std::string_view>(t->family_id));
+
+  const std::string& tok = t->token;
+  std::string bad_family = tok;
+  bad_family[5] = '*';  // not base64url
+  std::string bad_secret = tok;
+  bad_secret.back() = '*';
+  std::string no_dot = tok;
+  no_dot[36] = 'A';
+  for (const std::string& bad : {std::string(), std::string("rt1."), "rt2." + tok.substr(4),
+                                 tok + "A", tok.substr(1), bad_family, bad_secret, no_dot})
+    CHECK_FALSE(refresh_token_family(bad));
+}
+
 TEST_CASE("invalid construction is refused") {
   auto store = std::make_shared<memory_store>();
   CHECK_THROWS_AS(refresh_service(nullptr), std::invalid_argument);

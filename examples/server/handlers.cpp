@@ -312,7 +312,7 @@ session_caller session_caller_of(const request& req, const services& s) {
     c.denied = error_response(503, "Session store unavailable");
     return c;
   }
-  const auto family = tokenauth::detail::token_family(*cookie);
+  const auto family = tokenauth::refresh_token_family(*cookie);
   const bool found =
       family && std::any_of(live->begin(), live->end(), [&](const tokenauth::session_info& i) {
         return same_family(i.family_id, *family);
@@ -426,12 +426,19 @@ response readyz(const request&, services& s) {
 
 namespace {
 
+// A list element without the optional whitespace around it (RFC 9110 §5.6.1: SP and HTAB).
+std::string_view trim_ows(std::string_view s) noexcept {
+  const std::size_t first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
 // Whether an If-None-Match field value (a list of entity tags, or "*") names etag. Weak
 // comparison, as RFC 9110 §13.1.2 asks for If-None-Match.
 bool none_match_hits(std::string_view field, std::string_view etag) {
   while (!field.empty()) {
     const std::size_t comma = field.find(',');
-    std::string_view tag = tokenauth::detail::trim(field.substr(0, comma));
+    std::string_view tag = trim_ows(field.substr(0, comma));
     field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
     if (tag == "*") return true;
     if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);

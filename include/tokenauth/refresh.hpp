@@ -64,6 +64,14 @@ struct rotation {
   unix_seconds expires_at;  // of the successor (or of the current token on grace replay)
 };
 
+// The family id (session) a refresh token names, read from the token's text alone: no store call,
+// and nothing about the token is proven (its secret is not checked; rotate() does that). nullopt
+// for anything not shaped like a token of this library. Lets a service tell which of a user's
+// sessions() a request's cookie belongs to.
+inline std::optional<std::string_view> refresh_token_family(std::string_view token) noexcept {
+  return detail::token_family(token);
+}
+
 class refresh_service {  // thread-safe; every decision of one rotation is one atomic store
                          // operation
  public:

@@ -332,7 +332,8 @@ TEST_CASE("GET /.well-known/jwks.json: public keys, cacheable, ETag and 304") {
   vo.algorithms = {algorithm::es256};
   CHECK(tokenauth::verifier(tokenauth::parse_jwks(r.body).value().keys, vo).verify(s.access));
 
-  for (const std::string& matching : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+  for (const std::string& matching :
+       {etag, "W/" + etag, "\"other\", " + etag, " ,\t" + etag + " \t", std::string("*")}) {
     CAPTURE(matching);
     const auto same = f.request("GET", "/.well-known/jwks.json", {{"If-None-Match", matching}});
     CHECK(same.status == 304);
@@ -342,6 +343,7 @@ TEST_CASE("GET /.well-known/jwks.json: public keys, cacheable, ETag and 304") {
   }
   const auto changed = f.request("GET", "/.well-known/jwks.json", {{"If-None-Match", "\"old\""}});
   CHECK(changed.status == 200);
+  CHECK(f.request("GET", "/.well-known/jwks.json", {{"If-None-Match", " , \t"}}).status == 200);
   CHECK(changed.body == r.body);
   CHECK(f.request("POST", "/.well-known/jwks.json").status == 405);
 }
