@@ -1,6 +1,7 @@
 // Prometheus metrics on the admin listener: counts that follow the requests, only on the admin
 // port, and output that `promtool check metrics` accepts.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -119,6 +120,40 @@ TEST_CASE("verifications, rotations, store calls, logins and throttling move the
   CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_bucket{store="memory",le="+Inf"})") ==
         4);
   CHECK(text.find("tokenauth_store_errors_total{") == std::string::npos);
+}
+
+TEST_CASE("store errors and latency are counted per store and operation") {
+  metrics stats(tokenauth_server::route_names());
+  using tokenauth::store_operation;
+  using namespace std::chrono_literals;
+  stats.library()->store_called({"redis", store_operation::rotate, 3ms, false});
+  stats.library()->store_called({"redis", store_operation::rotate, 200us, true});
+  stats.library()->store_called({"redis", store_operation::ping, 2s, false});
+  stats.library()->store_called({"my-own-store", store_operation::sessions, 50us, false});
+  stats.password_job_queued();
+  stats.password_job_queued();
+  stats.password_job_dequeued();
+  stats.throttled(tokenauth_server::throttle_reason::password_queue_share);
+  const std::string text = "\n" + stats.exposition();
+  CHECK(sample(text, R"(tokenauth_store_errors_total{store="redis",operation="rotate"})") == 1);
+  CHECK(sample(text, R"(tokenauth_store_errors_total{store="redis",operation="ping"})") == 1);
+  CHECK(sample(text, R"(tokenauth_store_errors_total{store="other",operation="sessions"})") == 1);
+  CHECK(sample(text,
+               R"(tokenauth_store_call_duration_seconds_bucket{store="redis",le="0.000250"})") ==
+        1);
+  CHECK(sample(text,
+               R"(tokenauth_store_call_duration_seconds_bucket{store="redis",le="0.005000"})") ==
+        2);
+  CHECK(sample(text,
+               R"(tokenauth_store_call_duration_seconds_bucket{store="redis",le="1.000000"})") ==
+        2);
+  CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_bucket{store="redis",le="+Inf"})") ==
+        3);
+  CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_sum{store="redis"})") == 2.0032);
+  CHECK(sample(text, R"(tokenauth_store_call_duration_seconds_count{store="other"})") == 1);
+  CHECK(text.find(R"(store="memory")") == std::string::npos);  // no series for unused stores
+  CHECK(sample(text, "tokenauth_bcrypt_queue_depth") == 1);
+  CHECK(sample(text, R"(tokenauth_throttled_requests_total{reason="password_queue_share"})") == 1);
 }
 
 TEST_CASE("promtool check metrics accepts the exposition") {
