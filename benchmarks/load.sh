@@ -6,18 +6,26 @@
 #   2. POST /auth/reissuance on a Redis store, one refresh session per in-flight request, each
 #      carrying its rotated cookie forward (redis-server shares core 0 with wrk)
 #   3. GET /getnumber latency while a bcrypt-cost-12 login flood runs
+#   4. Public keys: /getnumber signed with HS256 vs EdDSA keys (--jwt-keys-dir), and the resource
+#      service's GET /orders with ES256 tokens verified through the server's JWKS (verify_cache
+#      hit rate from its exit line); each 1 I/O thread, access log off, alternating three times
 # Usage: benchmarks/load.sh [seconds per run, default 10]. Builds Release into build/release.
-# Knobs: SKIP_GETNUMBER=1, REISSUE_THREADS="1 2" (I/O threads to try), REDIS_CPU=0.
+# Knobs: SKIP_GETNUMBER=1, REISSUE_THREADS="1 2" (I/O threads to try), REDIS_CPU=0,
+#   ONLY_KEYS=1 (section 4 only), LOAD_BUILD_DIR=build/dev (use that tree's binaries, no build).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$repo_root"
 
 duration=${1:-10}
-ensure_packages "${base_packages[@]}" wrk redis-server curl
+ensure_packages "${base_packages[@]}" wrk redis-server curl openssl
 mkdir -p build
-configure_and_build build/release -DCMAKE_BUILD_TYPE=Release -DTOKENAUTH_BUILD_TESTS=OFF \
-  -DTOKENAUTH_BUILD_EXAMPLES=ON >/dev/null
-bin=$repo_root/build/release/examples/server/tokenauth-server
+build_dir=${LOAD_BUILD_DIR:-build/release}
+if [ -z "${LOAD_BUILD_DIR:-}" ]; then
+  configure_and_build build/release -DCMAKE_BUILD_TYPE=Release -DTOKENAUTH_BUILD_TESTS=OFF \
+    -DTOKENAUTH_BUILD_EXAMPLES=ON >/dev/null
+fi
+bin=$repo_root/$build_dir/examples/server/tokenauth-server
+resource_bin=$repo_root/$build_dir/examples/resource_service/tokenauth-resource-service
 
 work=$(mktemp -d /tmp/tokenauth-load-XXXXXX)
 pids=()
@@ -86,7 +94,7 @@ summarize() {
 # median N...: the middle value of the numbers given.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-if [ -z "${SKIP_GETNUMBER:-}" ]; then
+if [ -z "${SKIP_GETNUMBER:-}" ] && [ -z "${ONLY_KEYS:-}" ]; then
 log "1. GET /getnumber, memory store, 1 I/O thread, access log on; metrics off vs on, alternating"
 rps_off=()
 rps_on=()
@@ -140,6 +148,7 @@ printf '%-34s %11s%%   (budget: at most 3%%)\n' "metrics cost" \
   "$(awk -v a="$off" -v b="$on" 'BEGIN {printf "%.1f", (a - b) / a * 100}')"
 fi
 
+if [ -z "${ONLY_KEYS:-}" ]; then
 log "2. POST /auth/reissuance, Redis store (redis-server on core 0 beside wrk), 80 rotating sessions"
 redis_port=$(free_port)
 taskset -c "${REDIS_CPU:-0}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
@@ -206,3 +215,73 @@ wrk_run getnumber-during-login-flood -H "Authorization: Bearer $token" "http://1
 wait "$flood"
 summarize login-flood
 stop_server
+fi
+
+log "4. Public keys: /getnumber HS256 vs EdDSA, the resource service's /orders with ES256 (JWKS)"
+# Every run: 1 I/O thread pinned to core 1, access log off, wrk on core 0 as above. The resource
+# service has no HS256 mode (it holds no secret), so its baseline is the server's HS256 /getnumber:
+# the same harness for the same kind of request (one Bearer check, a small JSON answer).
+keys_for() {  # keys_for ALG DIR: one private key for ALG in DIR
+  mkdir -p "$2"
+  case $1 in
+    EdDSA) openssl genpkey -algorithm ed25519 -out "$2/1.pem" 2>/dev/null ;;
+    ES256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$2/1.pem" 2>/dev/null ;;
+  esac
+}
+hs=() eddsa=() orders=()
+hits_total=0 misses_total=0
+for round in 1 2 3; do
+  start_server "keys-hs256-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false
+  join_and_login bench@example.com
+  token=$(login bench@example.com | sed -n 1p)
+  wrk_run "getnumber-hs256-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+  hs+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-hs256-$round.wrk")")
+  stop_server
+
+  keys_for EdDSA "$work/eddsa-keys-$round"
+  start_server "keys-eddsa-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false \
+    --jwt-alg EdDSA --jwt-keys-dir "$work/eddsa-keys-$round"
+  join_and_login bench@example.com
+  token=$(login bench@example.com | sed -n 1p)
+  wrk_run "getnumber-eddsa-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+  eddsa+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-eddsa-$round.wrk")")
+  stop_server
+
+  # The issuer on core 0 (it only serves the JWKS once), the resource service on core 1.
+  keys_for ES256 "$work/es256-keys-$round"
+  start_server "keys-es256-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false \
+    --jwt-alg ES256 --jwt-keys-dir "$work/es256-keys-$round"
+  issuer_pid=$server_pid issuer_port=$port
+  join_and_login bench@example.com
+  token=$(login bench@example.com | sed -n 1p)
+  orders_port=$(free_port)
+  taskset -c 1 "$resource_bin" --listen "127.0.0.1:$orders_port" --threads 1 \
+    --jwks-url "http://127.0.0.1:$issuer_port/.well-known/jwks.json" >"$work/orders-$round.log" 2>&1 &
+  orders_pid=$!
+  pids+=("$orders_pid")
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$orders_port/healthz")" = 200 ] && break
+    sleep 0.1
+  done
+  wrk_run "orders-es256-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$orders_port/orders"
+  orders+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/orders-es256-$round.wrk")")
+  kill "$orders_pid"
+  wait "$orders_pid" 2>/dev/null || true
+  # "stopped (verified-token cache: H hits, M misses)"
+  read -r hits misses < <(sed -n 's/.*cache: \([0-9]*\) hits, \([0-9]*\) misses.*/\1 \2/p' "$work/orders-$round.log")
+  hits_total=$((hits_total + ${hits:-0}))
+  misses_total=$((misses_total + ${misses:-0}))
+  server_pid=$issuer_pid
+  stop_server
+done
+hs_median=$(median "${hs[@]}")
+eddsa_median=$(median "${eddsa[@]}")
+orders_median=$(median "${orders[@]}")
+printf '%-34s %12s req/s (median of 3)\n' "getnumber HS256" "$hs_median"
+printf '%-34s %12s req/s (median of 3)   %s x HS256\n' "getnumber EdDSA (cached verify)" "$eddsa_median" \
+  "$(awk -v a="$eddsa_median" -v b="$hs_median" 'BEGIN {printf "%.2f", a / b}')"
+printf '%-34s %12s req/s (median of 3)   %s x HS256 (target >= 0.9)\n' "orders ES256 via JWKS (cached)" \
+  "$orders_median" "$(awk -v a="$orders_median" -v b="$hs_median" 'BEGIN {printf "%.2f", a / b}')"
+printf '%-34s %12s%%   (%s hits, %s misses)\n' "orders verify_cache hit rate" \
+  "$(awk -v h="$hits_total" -v m="$misses_total" 'BEGIN {if (h + m) printf "%.3f", h / (h + m) * 100; else print "n/a"}')" \
+  "$hits_total" "$misses_total"
