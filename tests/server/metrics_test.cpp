@@ -49,13 +49,16 @@ TEST_CASE("metrics count requests by route, method and status, only on the admin
   REQUIRE(m.f.request("GET", "/user/12345/secret-path").status == 404);
   REQUIRE(m.f.request("GET", "/metrics").status == 404);  // never on the public port
 
-  // A request is counted once its response is written, just after the client has it: scrape
-  // until the last one shows.
+  // A request is counted once its response is written, just after the client has it, on
+  // whichever of the two I/O threads served it, so counts may land in any order: scrape until
+  // every request shows.
+  const auto all_counted = [](const std::string& t) {
+    return sample(t, R"(http_requests_total{route="unmatched",method="GET",status="404"})") >= 2 &&
+           sample(t, R"(http_request_duration_seconds_count{route="/getnumber"})") >= 4 &&
+           sample(t, R"(http_request_duration_seconds_count{route="/auth/login"})") >= 1;
+  };
   std::string text = m.scrape();
-  for (int i = 0;
-       i < 200 &&
-       sample(text, R"(http_requests_total{route="unmatched",method="GET",status="404"})") < 2;
-       ++i) {
+  for (int i = 0; i < 200 && !all_counted(text); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     text = m.scrape();
   }
