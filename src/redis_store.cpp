@@ -782,12 +782,12 @@ result<rotate_outcome> redis_store::rotate(const rotate_request& r) {
 std::error_code redis_store::revoke_family(std::string_view family_id, const token_digest* digest,
                                            unix_seconds) {
   if (!detail::valid_family_id(family_id)) return errc::refresh_token_unknown;
-  const reply_ptr r =
-      impl_->eval(revoke_family_s,
-                  {impl_->family_key('f', family_id), impl_->family_key('t', family_id),
-                   impl_->tag_key(family_id.substr(0, family_tag_size), 'x')},
-                  {digest ? bytes(*digest) : std::string_view("", 0), num(expired_record_retention),
-                   family_id});
+  // No digest: an empty argument that still has a non-null pointer (hiredis copies from it).
+  const reply_ptr r = impl_->eval(
+      revoke_family_s,
+      {impl_->family_key('f', family_id), impl_->family_key('t', family_id),
+       impl_->tag_key(family_id.substr(0, family_tag_size), 'x')},
+      {digest ? bytes(*digest) : std::string_view(""), num(expired_record_retention), family_id});
   if (!r || r->type != REDIS_REPLY_INTEGER) return errc::store_unavailable;
   return r->integer == 1 ? std::error_code{} : make_error_code(errc::refresh_token_unknown);
 }

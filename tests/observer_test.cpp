@@ -168,6 +168,7 @@ TEST_CASE("concurrent verifications are all counted") {
   const std::string good = make_signer(hmac_key(secret), now).sign(claim_set());
   constexpr int threads = 4, per_thread = 500;
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   for (int i = 0; i < threads; ++i)
     pool.emplace_back([&] {
       for (int n = 0; n < per_thread; ++n) {

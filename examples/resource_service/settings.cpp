@@ -128,7 +128,10 @@ settings_outcome parse_settings(const std::vector<std::string>& args, const env_
     } else {
       const auto d = parse_duration(value);
       if (!d)
-        return failure(flag + " must be a duration such as 500ms, 10s or 5m, got '" + value + "'");
+        return failure(std::string(flag)
+                           .append(" must be a duration such as 500ms, 10s or 5m, got '")
+                           .append(value)
+                           .append("'"));
       if (flag == "--jwks-min-max-age") s.min_max_age = d;
       if (flag == "--jwks-refetch-interval") s.refetch_interval = d;
       if (flag == "--jwks-max-stale") s.max_stale = d;

@@ -245,7 +245,7 @@ class session : public std::enable_shared_from_this<session> {
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(net::io_context& ioc, tcp::endpoint endpoint, shared_state& state)
+  listener(net::io_context& ioc, const tcp::endpoint& endpoint, shared_state& state)
       : ioc_(ioc), acceptor_(net::make_strand(ioc)), state_(state) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));

@@ -72,12 +72,13 @@ class switchable_users final : public tokenauth_server::user_store {
 // A loopback port nothing listens on: bound, then closed.
 std::uint16_t closed_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   ::close(fd);
   return ntohs(addr.sin_port);
 }
@@ -121,7 +122,8 @@ TEST_CASE("readyz is 200 only when both stores answer, else 503 naming the faile
   users->down = true;
   r = f.request("GET", "/readyz");
   CHECK(r.status == 503);
-  CHECK(body_json(r)["message"] == "Not ready: refresh store (custom) and user store (custom) not answering");
+  CHECK(body_json(r)["message"] ==
+        "Not ready: refresh store (custom) and user store (custom) not answering");
 
   store->down = false;
   r = f.request("GET", "/readyz");

@@ -133,7 +133,7 @@ inline std::string build(std::string_view method, std::string_view target,
                          bool with_length = true) {
   std::string out =
       std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : headers) out.append(k).append(": ").append(v).append("\r\n");
   if (with_length && (!body.empty() || method == "POST"))
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "\r\n";

@@ -147,7 +147,7 @@ TEST_CASE("no token, cookie, password or secret of a whole session reaches the l
       secrets.push_back(password);
       REQUIRE(join(f, "grace@example.com", "grace", password).status == 201);
       REQUIRE(login(f, "grace@example.com", "wrong-password-log-test").status == 401);
-      secrets.push_back("wrong-password-log-test");
+      secrets.emplace_back("wrong-password-log-test");
       auto in = login(f, "grace@example.com", password);
       REQUIRE(in.status == 200);
       const std::string access = body_json(in)["data"]["accessToken"];

@@ -6,10 +6,10 @@
 #pragma once
 
 #include <hiredis/hiredis.h>
-#include <signal.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +99,8 @@ class redis_server {
   static redis_reply run(redisContext* c, const std::vector<std::string>& args) {
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
     for (const auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
     return redis_reply(static_cast<redisReply*>(
         redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
