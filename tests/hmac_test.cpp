@@ -109,6 +109,7 @@ TEST_CASE("one key shared by many threads and many keys on one thread give stabl
   const std::string expect_a = mac_hex(a, "payload"), expect_b = mac_hex(b, "payload");
   CHECK(expect_a != expect_b);
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::vector<int> failures(8, 0);
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {

@@ -294,7 +294,7 @@ TEST_CASE("JWKS: unusable keys are skipped with a reason") {
       {with(ec, "x", b64(x31)), "x has 31 bytes, not 32"},
       {with(ec, "y", b64(y)), "not a valid public key"},
       {with(rsa, "n", b64(n)), "not a valid public key"},
-      {with(rsa, "e", b64("\x01\x00\x00")), "not a valid public key"},  // even
+      {with(rsa, "e", b64(std::string("\x01\x00\x00", 3))), "not a valid public key"},  // even
       {with(rsa, "e", b64("\x01")), "not a valid public key"},
       {with(rsa, "e", b64(n_bytes)), "not a valid public key"},  // e = n
       {with(ec, "x", "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4="), "x is not base64url"},

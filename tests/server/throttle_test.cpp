@@ -431,7 +431,7 @@ TEST_CASE("one address gets only its share of the password queue", "[tsan]") {
   std::atomic<int> answered{0}, unauthorized{0};
   auto post = [&](const std::string& address) {
     const auto req = login_as("nobody@example.com", "x", address);
-    return a.handle(req.view(), [&](response r) {  // on a pool thread: no CHECK here
+    return a.handle(req.view(), [&](const response& r) {  // on a pool thread: no CHECK here
       unauthorized += r.status == 401;
       ++answered;
     });
