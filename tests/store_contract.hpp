@@ -78,6 +78,7 @@ void run_together(int n, F f) {
   std::condition_variable cv;
   bool go = false;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       {
@@ -384,6 +385,7 @@ CONTRACT_CASE("revoke_user logs a user out everywhere and nobody else") {
   manual_clock clock;
   const refresh_service svc(this->store(), options(clock));
   std::vector<std::string> alice;
+  alice.reserve(3);
   for (int i = 0; i < 3; ++i) alice.push_back(must_issue(svc, "alice"));
   alice[0] = must_rotate(svc, alice[0]);
   const std::string bob = must_issue(svc, "bob");

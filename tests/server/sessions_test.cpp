@@ -367,7 +367,7 @@ TEST_CASE("the demo route answers only on a loopback host or with --demo true") 
     req.target = "/auth/demo/steal";
     req.content_type = "application/json";
     req.body = "{}";
-    auto r = a.handle(req, [](tokenauth_server::response) {});
+    auto r = a.handle(req, [](const tokenauth_server::response&) {});
     REQUIRE(r);
     a.stop_workers();
     return std::pair{r->status, nlohmann::json::parse(r->body)["message"].get<std::string>()};
@@ -401,7 +401,7 @@ TEST_CASE("the session routes answer 503 JSON when the refresh store is down") {
 
 TEST_CASE("the demo setting (flag --demo, environment DEMO) takes true or false") {
   auto env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-  auto parse = [&](std::vector<std::string> args) {
+  auto parse = [&](const std::vector<std::string>& args) {
     return tokenauth_server::parse_config(args, env, "");
   };
   CHECK(parse({}).cfg->demo == false);  // loopback decides, see the route test

@@ -134,6 +134,7 @@ inline void user_store_contract(const std::function<std::shared_ptr<user_store>(
     constexpr int threads = 8;
     std::atomic<int> created{0}, taken{0}, other{0};
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     for (int i = 0; i < threads; ++i)
       pool.emplace_back([&, i] {
         user u = make_user("race@example.com", "racer" + std::to_string(i));
@@ -155,6 +156,7 @@ inline void user_store_contract(const std::function<std::shared_ptr<user_store>(
     constexpr int threads = 8;
     std::vector<user> users(threads);
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     std::atomic<int> created{0};
     for (int i = 0; i < threads; ++i)
       pool.emplace_back([&, i] {

@@ -29,7 +29,8 @@ struct temp_db {
   }
 };
 
-config_outcome parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+config_outcome parse(const std::vector<std::string>& args,
+                     std::map<std::string, std::string> env = {}) {
   env.emplace("JWT_SECRET", "0123456789abcdef0123456789abcdef");
   return parse_config(
       args,
