@@ -446,10 +446,12 @@ TEST_CASE("cache: 8 threads verify, hit and insert at once") {
   const verifier v = verifier_with("k1", key_a(), clock);
   const verify_cache cache = cache_at(clock, 150);  // smaller than the pool: evictions too
   std::vector<std::string> tokens;
+  tokens.reserve(200);
   for (int i = 0; i < 200; ++i) tokens.push_back(token_for(key_a(), std::to_string(i), clock));
   const std::string forged = token_for(key_b(), "x", clock);
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int n = 0; n < 8; ++n)
     threads.emplace_back([&, n] {
       for (int i = 0; i < 1500; ++i) {
@@ -498,9 +500,11 @@ TEST_CASE("cache: threads whose verifiers map the kid to different keys never sh
   const verifier replaced = verifier_with("k1", key_b(), clock);
   const verify_cache cache = cache_at(clock, 64);
   std::vector<std::string> tokens;
+  tokens.reserve(40);
   for (int i = 0; i < 40; ++i) tokens.push_back(token_for(key_a(), std::to_string(i), clock));
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int n = 0; n < 8; ++n)
     threads.emplace_back([&, n] {
       const verifier& v = n % 2 ? right : replaced;
