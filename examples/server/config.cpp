@@ -17,6 +17,7 @@
 
 #include "mysql_users.hpp"
 #include "stores.hpp"
+#include "text.hpp"
 #include "tokenauth/base64url.hpp"
 
 namespace tokenauth_server {
@@ -44,7 +45,7 @@ std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
     std::size_t comma = s.find(',');
-    std::string_view item = tokenauth::detail::trim(s.substr(0, comma));
+    std::string_view item = trim_ows(s.substr(0, comma));
     if (!item.empty()) out.emplace_back(item);
     s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
   }
@@ -438,18 +439,18 @@ std::map<std::string, std::string, std::less<>> parse_dotenv(std::string_view te
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    line = tokenauth::detail::trim(line);
+    line = trim_ows(line);
     if (line.empty() || line.front() == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = tokenauth::detail::trim(line.substr(7));
+    if (line.rfind("export ", 0) == 0) line = trim_ows(line.substr(7));
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view key = tokenauth::detail::trim(line.substr(0, eq));
-    std::string_view value = tokenauth::detail::trim(line.substr(eq + 1));
+    std::string_view key = trim_ows(line.substr(0, eq));
+    std::string_view value = trim_ows(line.substr(eq + 1));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front())
       value = value.substr(1, value.size() - 2);
     else if (std::size_t hash = value.find(" #"); hash != std::string_view::npos)
-      value = tokenauth::detail::trim(value.substr(0, hash));
+      value = trim_ows(value.substr(0, hash));
     out[std::string(key)] = std::string(value);
   }
   return out;

@@ -9,6 +9,7 @@
 #include "demo_page.hpp"
 #include "health.hpp"
 #include "services.hpp"
+#include "text.hpp"
 #include "tokenauth/jwt.hpp"
 
 namespace tokenauth_server::handlers {
@@ -425,13 +426,6 @@ response readyz(const request&, services& s) {
 }
 
 namespace {
-
-// A list element without the optional whitespace around it (RFC 9110 §5.6.1: SP and HTAB).
-std::string_view trim_ows(std::string_view s) noexcept {
-  const std::size_t first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
 
 // Whether an If-None-Match field value (a list of entity tags, or "*") names etag. Weak
 // comparison, as RFC 9110 §13.1.2 asks for If-None-Match.
