@@ -81,7 +81,8 @@ TEST_CASE("RFC 7515 A.1 vector verifies before its exp and expires after") {
 
 TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock") {
   const signer s(hs_key, issued_at(now, 600));
-  const std::string token = s.sign(claim_set().set("id", "1").set("nick", "n\"ick").set("n", 7));
+  const std::string token =
+      s.sign(claim_set().set("id", "1").set("nick", "n\"ick").set("n", 7).set("e", ""));
   const auto parts_end = token.find('.');
   CHECK(base64url::decode(token.substr(0, parts_end)) == hs256);
   const auto r = verifier(hs_key, at(now)).verify(token);
@@ -90,11 +91,13 @@ TEST_CASE("sign writes the fixed header, the claims, iat and exp from the clock"
   CHECK(r->exp() == now + 600);
   CHECK(r->string("id") == "1");
   CHECK(r->string("nick") == "n\"ick");
+  CHECK(r->string("e") == "");
   CHECK_FALSE(r->string("n"));  // a number, not a string
   CHECK(r->contains("n"));
   CHECK_FALSE(r->contains("missing"));
-  CHECK(r->json() ==
-        json{{"id", "1"}, {"nick", "n\"ick"}, {"n", 7}, {"iat", now}, {"exp", now + 600}});
+  CHECK(
+      r->json() ==
+      json{{"id", "1"}, {"nick", "n\"ick"}, {"n", 7}, {"e", ""}, {"iat", now}, {"exp", now + 600}});
   CHECK(r->kid().empty());
 }
 
