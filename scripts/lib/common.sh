@@ -29,11 +29,12 @@ ensure_node() {
   ensure_packages nodejs npm
 }
 
-# configure_and_build DIR [cmake args...]
+# configure_and_build DIR [cmake args...]: configures DIR and builds every target, or only
+# BUILD_TARGET when that is set.
 configure_and_build() {
   local dir=$1
   shift
   cmake -S "$repo_root" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" --parallel "$(nproc)"
+  cmake --build "$dir" --parallel "$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 }
