@@ -82,3 +82,17 @@ else()
   set_tests_properties(readme_example PROPERTIES FIXTURES_REQUIRED readme_example)
 endif()
 set_tests_properties(readme_example PROPERTIES LABELS package)
+
+# consumer.cpp is built only by the tests above, in trees of their own. This never-built object
+# library gives it an entry in compile_commands.json, with the stores this tree has, so that
+# ./scripts/tidy checks it like every other source.
+add_library(package_consumer_tidy OBJECT EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/consumer/consumer.cpp)
+target_link_libraries(package_consumer_tidy PRIVATE tokenauth::tokenauth)
+target_compile_options(package_consumer_tidy PRIVATE -Wall -Wextra -Wpedantic)  # as consumer/ has
+foreach(store sqlite redis)
+  if(TARGET tokenauth::${store})
+    string(TOUPPER ${store} upper)
+    target_link_libraries(package_consumer_tidy PRIVATE tokenauth::${store})
+    target_compile_definitions(package_consumer_tidy PRIVATE TOKENAUTH_CONSUMER_${upper})
+  endif()
+endforeach()
