@@ -83,9 +83,11 @@ wrk_run() {
   taskset -c 0 wrk -t1 -c64 -d"${duration}s" --latency "$@" >"$work/$name.wrk"
   summarize "$name"
 }
+# rps_of NAME: the requests per second of wrk run NAME.
+rps_of() { awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk"; }
 summarize() {
   local rps p99 non2xx
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk")
+  rps=$(rps_of "$1")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$1.wrk")
   printf '%-34s %12s req/s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p99" "${non2xx:-0}"
@@ -121,7 +123,7 @@ while True:
       scraper=$!
     fi
     wrk_run "getnumber-metrics-$metrics-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-metrics-$metrics-$round.wrk")
+    rps=$(rps_of "getnumber-metrics-$metrics-$round")
     if [ "$metrics" = on ]; then
       verified=$(curl -s "http://$admin_listen/metrics" |
         awk '$1 == "tokenauth_token_verifications_total{outcome=\"ok\"}" {print $2}')
@@ -228,32 +230,36 @@ keys_for() {  # keys_for ALG DIR: one private key for ALG in DIR
     ES256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$2/1.pem" 2>/dev/null ;;
   esac
 }
+# bearer_server NAME ARGS...: a server with one user logged in ($token), for the Bearer runs.
+bearer_server() {
+  local name=$1
+  shift
+  start_server "$name" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false "$@"
+  join_and_login bench@example.com
+  token=$(login bench@example.com | sed -n 1p)
+}
+# getnumber_run NAME ARGS...: /getnumber under wrk on a fresh bearer_server; sets $rps.
+getnumber_run() {
+  local name=$1
+  shift
+  bearer_server "keys-$name" "$@"
+  wrk_run "$name" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
+  stop_server
+  rps=$(rps_of "$name")
+}
 hs=() eddsa=() orders=()
 hits_total=0 misses_total=0
 for round in 1 2 3; do
-  start_server "keys-hs256-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false
-  join_and_login bench@example.com
-  token=$(login bench@example.com | sed -n 1p)
-  wrk_run "getnumber-hs256-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
-  hs+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-hs256-$round.wrk")")
-  stop_server
-
+  getnumber_run "getnumber-hs256-$round"
+  hs+=("$rps")
   keys_for EdDSA "$work/eddsa-keys-$round"
-  start_server "keys-eddsa-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false \
-    --jwt-alg EdDSA --jwt-keys-dir "$work/eddsa-keys-$round"
-  join_and_login bench@example.com
-  token=$(login bench@example.com | sed -n 1p)
-  wrk_run "getnumber-eddsa-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/getnumber"
-  eddsa+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/getnumber-eddsa-$round.wrk")")
-  stop_server
+  getnumber_run "getnumber-eddsa-$round" --jwt-alg EdDSA --jwt-keys-dir "$work/eddsa-keys-$round"
+  eddsa+=("$rps")
 
   # The issuer on core 0 (it only serves the JWKS once), the resource service on core 1.
   keys_for ES256 "$work/es256-keys-$round"
-  start_server "keys-es256-$round" --threads 1 --access-ttl 1h --bcrypt-cost 4 --access-log false \
-    --jwt-alg ES256 --jwt-keys-dir "$work/es256-keys-$round"
+  bearer_server "keys-es256-$round" --jwt-alg ES256 --jwt-keys-dir "$work/es256-keys-$round"
   issuer_pid=$server_pid issuer_port=$port
-  join_and_login bench@example.com
-  token=$(login bench@example.com | sed -n 1p)
   orders_port=$(free_port)
   taskset -c 1 "$resource_bin" --listen "127.0.0.1:$orders_port" --threads 1 \
     --jwks-url "http://127.0.0.1:$issuer_port/.well-known/jwks.json" >"$work/orders-$round.log" 2>&1 &
@@ -264,7 +270,7 @@ for round in 1 2 3; do
     sleep 0.1
   done
   wrk_run "orders-es256-$round" -H "Authorization: Bearer $token" "http://127.0.0.1:$orders_port/orders"
-  orders+=("$(awk '/^Requests\/sec:/ {print $2}' "$work/orders-es256-$round.wrk")")
+  orders+=("$(rps_of "orders-es256-$round")")
   kill "$orders_pid"
   wait "$orders_pid" 2>/dev/null || true
   # "stopped (verified-token cache: H hits, M misses)"

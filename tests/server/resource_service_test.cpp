@@ -64,11 +64,19 @@ void wait_listening(std::uint16_t port, child& proc, const std::string& log) {
   FAIL("no listener on port " << port << "; log:\n" << read_text(log));
 }
 
-// The auth server on a fixed port (so a restart keeps the JWKS URL).
+// The auth server on a fixed port (so a restart keeps the JWKS URL), signing with ES256 keys
+// from a directory in `tmp`; started with one key whose file is `key_age` old.
 struct auth_server {
   std::string dir, keys_dir;
   std::uint16_t port = static_cast<std::uint16_t>(fault::free_port());
   std::optional<child> proc;
+
+  auth_server(const fault::temp_dir& tmp, std::chrono::seconds key_age)
+      : dir(tmp / ""), keys_dir(tmp / "keys") {
+    std::filesystem::create_directory(keys_dir);
+    write_key(keys_dir + "/a.pem", key_age);
+    start();
+  }
 
   void start() {
     const std::string log = dir + "/auth.log";
@@ -152,12 +160,7 @@ std::string sub_of(const std::string& token) {
 
 TEST_CASE("resource service: login on the issuer, orders on the service, rotation, outage") {
   fault::temp_dir tmp;
-  auth_server auth;
-  auth.dir = tmp / "";
-  auth.keys_dir = tmp / "keys";
-  std::filesystem::create_directory(auth.keys_dir);
-  write_key(auth.keys_dir + "/a.pem", 3600s);
-  auth.start();
+  auth_server auth(tmp, 3600s);
   resource_service service(tmp / "", "orders",
                            {"--jwks-url", auth.jwks_url(), "--jwks-refetch-interval", "60s"});
   service.wait_for_keys();  // so the one refetch of the interval is left for the rotation
@@ -227,12 +230,7 @@ TEST_CASE("resource service: login on the issuer, orders on the service, rotatio
 
 TEST_CASE("resource service: the JWKS over HTTPS, with a trusted CA, a wrong CA, an expired cert") {
   fault::temp_dir tmp;
-  auth_server auth;
-  auth.dir = tmp / "";
-  auth.keys_dir = tmp / "keys";
-  std::filesystem::create_directory(auth.keys_dir);
-  write_key(auth.keys_dir + "/a.pem", 0s);
-  auth.start();
+  auth_server auth(tmp, 0s);
   const std::string token = auth.login("dave");
 
   // A TLS server of this test publishes the issuer's JWKS (the auth server speaks plain HTTP; in
