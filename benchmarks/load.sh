@@ -160,7 +160,8 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 # 1 I/O thread; Redis calls wait on the store pool (8 threads by default).
 for threads in ${REISSUE_THREADS:-1}; do
   start_server "reissue-t$threads" --threads "$threads" --store "redis://127.0.0.1:$redis_port" \
-    --access-ttl 1h --bcrypt-cost 4 --bcrypt-queue 1000 --login-rate-account 0  # 81 logins of one user
+    --access-ttl 1h --bcrypt-cost 4 --bcrypt-queue 1000 \
+    --login-rate-account 0 --login-rate-address 0  # 81 logins of one user from one address
   join_and_login rot@example.com
   sessions=$work/sessions
   login rot@example.com | sed -n 1p >"$sessions"
