@@ -42,7 +42,8 @@ app::app(const config& cfg, std::shared_ptr<tokenauth::refresh_store> refresh_st
   if (!dummy) throw std::runtime_error("bcrypt is not available from libcrypt");
   tokenauth::verify_cache_options cache_options;
   cache_options.clock = clock;
-  services_.reset(new services{cfg,
+  // services is an aggregate: std::make_unique cannot brace-initialise one before C++20.
+  services_.reset(new services{cfg,  // NOLINT(modernize-make-unique)
                                {cfg, clock, observer},
                                tokenauth::verify_cache(cache_options),
                                tokenauth::refresh_service(std::move(refresh_store), ro),

@@ -16,9 +16,9 @@ namespace bcrypt {
 // A new "$2b$<cost>$..." hash of password; nullopt when libcrypt fails (no entropy, bad cost).
 std::optional<std::string> hash(std::string_view password, int cost);
 
-// True when password matches a $2a$/$2b$/$2y$ hash; compares in constant time. Any other or
-// malformed hash is false.
-bool verify(std::string_view password, std::string_view hash);
+// True when password matches `stored`, a $2a$/$2b$/$2y$ hash; compares in constant time. Any
+// other or malformed hash is false.
+bool verify(std::string_view password, std::string_view stored);
 
 // The cost of a well-formed $2a$/$2b$/$2y$ hash; nullopt for anything else.
 std::optional<int> cost_of(std::string_view hash);

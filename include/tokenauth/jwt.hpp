@@ -366,9 +366,12 @@ class verifier {
     std::optional<std::size_t> signature_len;
     if (base64url::decoded_size(signature_b64.size()) <= sizeof signature_stack) {
       signature_len = base64url::decode_into(signature_b64, signature_stack);
-    } else if ((signature_heap = base64url::decode(signature_b64))) {
-      signature = reinterpret_cast<const unsigned char*>(signature_heap->data());
-      signature_len = signature_heap->size();
+    } else {
+      signature_heap = base64url::decode(signature_b64);
+      if (signature_heap) {
+        signature = reinterpret_cast<const unsigned char*>(signature_heap->data());
+        signature_len = signature_heap->size();
+      }
     }
     if (!signature_len) return errc::malformed;
 

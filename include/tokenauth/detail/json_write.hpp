@@ -37,7 +37,8 @@ inline void append_json_string(std::string& out, std::string_view s) {
   while (i < s.size()) {
     const std::size_t run = plain_until(i);
     out.append(s.data() + i, run - i);
-    if ((i = run) == s.size()) break;
+    i = run;
+    if (i == s.size()) break;
     const unsigned char c = bytes[i];
     if (c >= 0x80) {
       const std::size_t n = utf8_sequence_length(bytes + i, s.size() - i);
