@@ -5,13 +5,13 @@
 // loopback port (skipped with a note when there is none). SQLite: a file in a temp directory.
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -62,11 +62,8 @@ void bm_rotate(benchmark::State& state, std::shared_ptr<refresh_store> store) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void register_store(const char* name, std::shared_ptr<refresh_store> store) {
-  benchmark::RegisterBenchmark(name, bm_rotate, std::move(store))
-      ->Threads(1)
-      ->Threads(2)
-      ->UseRealTime();
+void register_store(const char* name, const std::shared_ptr<refresh_store>& store) {
+  benchmark::RegisterBenchmark(name, bm_rotate, store)->Threads(1)->Threads(2)->UseRealTime();
 }
 
 #ifndef TOKENAUTH_BENCH_NO_REDIS
