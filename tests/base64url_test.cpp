@@ -9,7 +9,7 @@
 namespace b64 = tokenauth::base64url;
 
 TEST_CASE("encode follows RFC 4648 test vectors without padding") {
-  CHECK(b64::encode("") == "");
+  CHECK(b64::encode("").empty());
   CHECK(b64::encode("f") == "Zg");
   CHECK(b64::encode("fo") == "Zm8");
   CHECK(b64::encode("foo") == "Zm9v");

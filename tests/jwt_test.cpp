@@ -429,6 +429,7 @@ TEST_CASE("8 threads share one verifier and one signer") {
   const std::string bad = craft(hs256, payload_exp(now + 60), hmac_key(std::string(32, 'x')));
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {

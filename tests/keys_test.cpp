@@ -650,6 +650,7 @@ TEST_CASE("8 threads share one public-key verifier and one signer") {
   const std::string forged = craft(R"({"alg":"ES256"})", payload, fresh_p256());
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {

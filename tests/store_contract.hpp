@@ -577,6 +577,7 @@ inline std::vector<std::string> make_history(const std::shared_ptr<refresh_store
   brief.token_ttl = 10;
   const refresh_service lasting(store, keep), short_lived(store, brief);
   std::vector<std::string> tokens;
+  tokens.reserve(live);
   for (std::size_t i = 0; i < live; ++i) tokens.push_back(must_issue(lasting, user));
   for (std::size_t i = 0; i < logged_out; ++i)
     REQUIRE_FALSE(lasting.revoke(must_issue(lasting, user)));

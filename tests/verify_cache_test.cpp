@@ -161,6 +161,7 @@ TEST_CASE("table: 8 threads find, insert and erase at once, bounds hold") {
   std::atomic<int> wrong{0};
   std::atomic<int> finds{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   // 400 tokens swept in a cycle overflow the 256 entries, so LRU alone may never hit (it does
   // not when the threads run in lockstep); each miss is therefore looked up again right after
   // its insert, which hits unless the other threads evicted it in between.

@@ -10,8 +10,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -25,9 +27,16 @@ namespace {
 using namespace tokenauth;
 using clock_type = std::chrono::steady_clock;
 
+// $name as a positive whole number, or `fallback` when it is not set.
 int setting(const char* name, int fallback) {
   const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
+  if (!v) return fallback;
+  int n = 0;
+  const char* end = v + std::strlen(v);
+  const auto [last, ec] = std::from_chars(v, end, n);
+  if (ec != std::errc{} || last != end || n < 1)
+    FAIL(name << " must be a positive whole number, not '" << v << "'");
+  return n;
 }
 
 struct trial_result {
@@ -60,6 +69,7 @@ trial_result run_trial(const std::vector<std::string>& master_settings,
   std::map<std::string, long> acknowledged;  // family id -> rotations answered
   std::atomic<long> total{0};
   std::vector<std::thread> clients;
+  clients.reserve(threads);
   for (int c = 0; c < threads; ++c)
     clients.emplace_back([&, c] {
       auto issued = svc.issue("user" + std::to_string(c));

@@ -4,6 +4,7 @@
 // from keep-alive connections, one thread each. Passes when no request failed and the server's RSS
 // after the run is within 10% of its RSS after the warm-up. Exit 0 pass, 1 fail, 77 skipped.
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <mutex>
 
@@ -34,13 +35,13 @@ std::optional<options> parse(int argc, char** argv) {
       o.server = value;
     else if (flag == "--store")
       o.store = value;
-    else if (flag == "--seconds")
-      o.seconds = std::atoi(value.c_str());
-    else if (flag == "--warmup")
-      o.warmup = std::atoi(value.c_str());
-    else if (flag == "--connections")
-      o.connections = std::atoi(value.c_str());
-    else
+    else if (flag == "--seconds" || flag == "--warmup" || flag == "--connections") {
+      // A whole number, nothing else: "10s" or "" is a usage error, not 10 or 0.
+      int& target = flag == "--seconds" ? o.seconds : flag == "--warmup" ? o.warmup : o.connections;
+      const char* end = value.data() + value.size();
+      const auto [last, ec] = std::from_chars(value.data(), end, target);
+      if (ec != std::errc{} || last != end) return std::nullopt;
+    } else
       return std::nullopt;
   }
   if (argc % 2 == 0 || o.server.empty() || o.seconds < 1 || o.warmup < 0 || o.connections < 1 ||
@@ -71,7 +72,7 @@ struct counters {
 
 // One connection's loop: getnumber and getuser each round, a rotation every 5th round, and a
 // fresh login (a new session, carried on) every 2 s.
-void worker(std::uint16_t port, std::string nick, session s, const std::atomic<bool>& stop,
+void worker(std::uint16_t port, const std::string& nick, session s, const std::atomic<bool>& stop,
             counters& c) {
   std::unique_ptr<test_http::connection> conn;
   auto last_login = clock_type::now();
@@ -81,7 +82,7 @@ void worker(std::uint16_t port, std::string nick, session s, const std::atomic<b
       try {
         if (!conn) conn = std::make_unique<test_http::connection>(port);
         r = roundtrip(*conn, raw);
-      } catch (const std::exception&) {
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): no reply, an error below
       }
       const bool ok = k == reissuance || k == login
                           ? absorb(s, r) && (k == login || set_cookie(*r).has_value())

@@ -93,6 +93,7 @@ TEST_CASE("MariaDB paused, killed and restarted under login and join load", "[my
       t.problem(std::string(route) + " answered " + std::to_string(r.status) + ": " + r.body);
   };
   std::vector<std::thread> load;
+  load.reserve(2);
   for (int w = 0; w < 2; ++w)
     load.emplace_back([&, w] {  // logins of existing users
       for (int n = 0; !done; ++n) {

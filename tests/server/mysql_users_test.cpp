@@ -304,6 +304,7 @@ TEST_CASE("the pool never holds more connections than its size", "[mysql]") {
   std::atomic<bool> done{false};
   std::atomic<int> failures{0}, found{0};
   std::vector<std::thread> callers;
+  callers.reserve(8);
   for (int t = 0; t < 8; ++t)
     callers.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {

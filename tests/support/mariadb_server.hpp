@@ -7,11 +7,11 @@
 #pragma once
 
 #include <mysql.h>
-#include <signal.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -62,7 +62,7 @@ class mariadb_server {
                                      "--skip-test-db",
                                      "--skip-name-resolve",
                                      "--innodb-log-file-size=4M"};
-    if (geteuid() == 0) install.push_back("--user=root");
+    if (geteuid() == 0) install.emplace_back("--user=root");
     try {
       if (run_program(install, *dir_ / "install.log") != 0)
         FAIL("mariadb-install-db failed; see " << (*dir_ / "install.log"));
@@ -96,7 +96,7 @@ class mariadb_server {
         "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
         // Debian's packaged configuration (skipped by --no-defaults)
         "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"};
-    if (geteuid() == 0) args.push_back("--user=root");
+    if (geteuid() == 0) args.emplace_back("--user=root");
     process_.emplace(std::move(args));
     bool exited = false;  // up to 30 s (crash recovery after a kill included)
     if (wait_until(std::chrono::seconds(30),
@@ -160,7 +160,7 @@ class mariadb_server {
 
   // A fresh, empty database for one test; its name.
   std::string create_database() {
-    const std::string name = "tokenauth_test_" + std::to_string(++databases_);
+    std::string name = "tokenauth_test_" + std::to_string(++databases_);
     query("CREATE DATABASE `" + name + "`");
     return name;
   }

@@ -6,12 +6,12 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,8 +37,11 @@ inline std::string find_program(const std::string& name, const char* env_name = 
   const char* path = std::getenv("PATH");
   std::stringstream dirs(std::string(path ? path : "") +
                          ":/usr/bin:/usr/sbin:/usr/local/bin:/usr/local/sbin");
-  for (std::string dir; std::getline(dirs, dir, ':');)
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty()) continue;
+    dir.append("/").append(name);
+    if (::access(dir.c_str(), X_OK) == 0) return dir;
+  }
   return {};
 }
 

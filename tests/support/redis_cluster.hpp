@@ -27,7 +27,7 @@ class redis_cluster {
         nodes_[0]->binary().substr(0, nodes_[0]->binary().rfind('/') + 1) + "redis-cli";
     std::vector<std::string> args{cli, "--cluster", "create"};
     for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
-    args.push_back("--cluster-yes");
+    args.emplace_back("--cluster-yes");
     REQUIRE(run_program(args) == 0);
     REQUIRE(wait_until(std::chrono::seconds(10), [this] { return ready(); }));  // all agree
   }
