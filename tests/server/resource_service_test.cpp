@@ -57,7 +57,7 @@ void wait_listening(std::uint16_t port, child& proc, const std::string& log) {
     try {
       test_http::connection c(port);
       return;
-    } catch (const std::exception&) {
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): not listening yet
     }
     if (!proc.running()) break;
   }
