@@ -18,6 +18,11 @@ if(TOKENAUTH_BUILD_EXAMPLES AND TOKENAUTH_WITH_SQLITE AND TOKENAUTH_WITH_REDIS)
     --seconds 15 --warmup 5)
   set_tests_properties(soak PROPERTIES LABELS "soak;nosan" SKIP_RETURN_CODE 77 RUN_SERIAL ON
     TIMEOUT 120)
+  # A count that is not a whole number is a usage error, not 0 or its leading digits.
+  add_test(NAME soak_rejects_a_bad_count COMMAND tokenauth_soak
+    --server $<TARGET_FILE:tokenauth-server> --seconds 15s)
+  set_tests_properties(soak_rejects_a_bad_count PROPERTIES LABELS soak TIMEOUT 30
+    PASS_REGULAR_EXPRESSION "usage: tokenauth_soak")
 endif()
 
 # Start-up failures of the server binary: each message names the setting to fix.

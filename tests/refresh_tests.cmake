@@ -36,6 +36,11 @@ if(TARGET tokenauth::redis)
   add_executable(failover_loss fault/failover_loss.cpp)
   target_link_libraries(failover_loss PRIVATE tokenauth::tokenauth tokenauth_catch_main
     tokenauth_warnings tokenauth::redis PkgConfig::HIREDIS)
+  # Only its refusal of a bad setting runs (before any server starts).
+  add_test(NAME failover_loss_rejects_a_bad_setting COMMAND failover_loss)
+  set_tests_properties(failover_loss_rejects_a_bad_setting PROPERTIES
+    ENVIRONMENT "FAILOVER_TRIALS=5x" TIMEOUT 30
+    PASS_REGULAR_EXPRESSION "FAILOVER_TRIALS must be a positive whole number, not '5x'")
 endif()
 if(TARGET tokenauth::redis)
   # Under CI=true a missing redis-server fails the Redis tests rather than skipping them: each
